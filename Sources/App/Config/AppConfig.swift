@@ -1,0 +1,116 @@
+import Foundation
+
+/// A setting that could not be used; start-up stops with this message, which names the variable.
+public struct ConfigError: Error, CustomStringConvertible {
+    public let variable: String
+    public let message: String
+    public var description: String { "\(variable): \(message)" }
+}
+
+/// All of Videotube's settings, read once from the environment (flags override host and port).
+public struct AppConfig: Sendable {
+    /// Holds the SQLite file, the signing secret and `media/`.
+    public var dataDirectory: String
+    /// `postgres://…` switches from SQLite to PostgreSQL.
+    public var databaseURL: String?
+    /// Use an in-memory SQLite database (tests).
+    public var inMemoryDatabase: Bool
+    public var host: String
+    public var port: Int
+    /// The sendfile media listener; 0 picks a free port.
+    public var mediaPort: Int
+    /// Public base URL of the media listener when it sits behind a proxy or CDN.
+    public var mediaURL: String?
+    /// The most bytes one open-ended range response carries.
+    public var maxChunkBytes: Int64
+    public var watchLog: Bool
+    /// HMAC key for media URLs; from `VIDEOTUBE_SECRET` or a file made once in the data directory.
+    public var secret: [UInt8]
+    /// How long a signed media URL stays valid (seconds); URLs are rounded to the hour so browsers can cache them.
+    public var mediaURLLifetime: Int64
+
+    public var mediaDirectory: String { dataDirectory + "/media" }
+    public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
+
+    /// Reads the environment. Throws `ConfigError` naming the variable on a malformed value.
+    public static func load(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+        let dataDirectory = env["VIDEOTUBE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
+        let databaseURL = env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let url = databaseURL {
+            guard url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"), URL(string: url)?.host != nil else {
+                throw ConfigError(
+                    variable: "DATABASE_URL",
+                    message: "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, got '\(url)'; unset it to use SQLite")
+            }
+        }
+        let port = try integer(env, "PORT", default: 8080, range: 0...65535)
+        let mediaPort = try integer(env, "VIDEOTUBE_MEDIA_PORT", default: 8081, range: 0...65535)
+        let maxChunk = try integer(env, "VIDEOTUBE_MAX_CHUNK_BYTES", default: 8 << 20, range: 1024...(1 << 40))
+        let lifetime = try integer(env, "VIDEOTUBE_MEDIA_URL_LIFETIME", default: 6 * 3600, range: 60...(30 * 86400))
+        var mediaURL = env["VIDEOTUBE_MEDIA_URL"].flatMap { $0.isEmpty ? nil : $0 }
+        if let url = mediaURL {
+            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
+                throw ConfigError(
+                    variable: "VIDEOTUBE_MEDIA_URL", message: "expected an http(s) URL such as https://media.example.com, got '\(url)'")
+            }
+            while mediaURL!.hasSuffix("/") { mediaURL!.removeLast() }
+        }
+        let watchLog: Bool
+        switch env["VIDEOTUBE_WATCH_LOG"]?.lowercased() {
+        case nil, "", "on", "true", "1", "yes": watchLog = true
+        case "off", "false", "0", "no": watchLog = false
+        case let other?:
+            throw ConfigError(variable: "VIDEOTUBE_WATCH_LOG", message: "expected on or off, got '\(other)'")
+        }
+        var secret: [UInt8] = []
+        if let value = env["VIDEOTUBE_SECRET"], !value.isEmpty {
+            guard value.utf8.count >= 32 else {
+                throw ConfigError(
+                    variable: "VIDEOTUBE_SECRET", message: "must be at least 32 characters (try: openssl rand -hex 32)")
+            }
+            secret = Array(value.utf8)
+        }
+        return AppConfig(
+            dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: false,
+            host: env["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1", port: port, mediaPort: mediaPort,
+            mediaURL: mediaURL, maxChunkBytes: Int64(maxChunk), watchLog: watchLog, secret: secret,
+            mediaURLLifetime: Int64(lifetime))
+    }
+
+    private static func integer(_ env: [String: String], _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
+        guard let text = env[name], !text.isEmpty else { return value }
+        guard let number = Int(text), range.contains(number) else {
+            throw ConfigError(variable: name, message: "expected a whole number from \(range.lowerBound) to \(range.upperBound), got '\(text)'")
+        }
+        return number
+    }
+
+    /// Creates the data directory and, when no `VIDEOTUBE_SECRET` is set, loads or makes `secret.key` in it.
+    public mutating func prepareDataDirectory() throws {
+        do {
+            try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot create '\(dataDirectory)': \(error.localizedDescription)")
+        }
+        guard secret.isEmpty else { return }
+        let path = dataDirectory + "/secret.key"
+        if let existing = FileManager.default.contents(atPath: path), existing.count >= 32 {
+            secret = Array(existing)
+            return
+        }
+        var g = SystemRandomNumberGenerator()
+        let fresh = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
+        guard FileManager.default.createFile(atPath: path, contents: Data(fresh), attributes: [.posixPermissions: 0o600]) else {
+            throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot write '\(path)': check the folder's permissions")
+        }
+        secret = fresh
+    }
+
+    /// Settings for tests: in-memory SQLite (or `DATABASE_URL`), a temp data directory, a fixed secret.
+    public static func testing(dataDirectory: String, databaseURL: String? = nil) -> AppConfig {
+        AppConfig(
+            dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: databaseURL == nil,
+            host: "127.0.0.1", port: 0, mediaPort: 0, mediaURL: nil, maxChunkBytes: 8 << 20, watchLog: true,
+            secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600)
+    }
+}

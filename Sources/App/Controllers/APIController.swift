@@ -1,0 +1,79 @@
+import Fluent
+import Vapor
+
+/// `/api/v1`: channels and videos as JSON.
+struct APIController {
+    struct ListQuery: Content {
+        var page: Int?
+        var per_page: Int?
+        var sort: String?
+    }
+
+    /// Reads and checks `page`, `per_page` (1–100) and `sort` (newest or views).
+    static func listParameters(_ req: Request) throws -> (page: Int, perPage: Int, sort: VideoSort) {
+        for name in ["page", "per_page"] {
+            if let raw = req.query[String.self, at: name], Int(raw) == nil {
+                throw Abort(.badRequest, reason: "\(name) must be a whole number, got '\(raw.prefix(40))'")
+            }
+        }
+        let query = try req.query.decode(ListQuery.self)
+        let page = query.page ?? 1
+        let perPage = query.per_page ?? 24
+        guard page >= 1, page <= 100_000 else { throw Abort(.badRequest, reason: "page must be 1 or more") }
+        guard (1...100).contains(perPage) else { throw Abort(.badRequest, reason: "per_page must be from 1 to 100") }
+        guard let sort = VideoSort(rawValue: query.sort ?? "newest") else {
+            throw Abort(.badRequest, reason: "sort must be 'newest' or 'views', got '\((query.sort ?? "").prefix(40))'")
+        }
+        return (page, perPage, sort)
+    }
+
+    /// GET /api/v1/videos
+    func videos(req: Request) async throws -> PageDTO<VideoDTO> {
+        let (page, perPage, sort) = try Self.listParameters(req)
+        let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
+        let links = req.mediaLinks, site = req.siteBase
+        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+    }
+
+    /// GET /api/v1/videos/:id
+    func video(req: Request) async throws -> VideoDTO {
+        let id = try req.numericID(status: .badRequest, what: "video")
+        guard let video = try await req.catalog.streamableVideo(id: id) else {
+            throw Abort(.notFound, reason: "no video with id \(id)")
+        }
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    /// GET /api/v1/channels
+    func channels(req: Request) async throws -> ListDTO<ChannelDTO> {
+        let links = req.mediaLinks, site = req.siteBase
+        return ListDTO(data: try await req.catalog.channels().map { try $0.toDTO(links: links, site: site) })
+    }
+
+    /// GET /api/v1/channels/:id — a numeric id or `@handle`.
+    func channel(req: Request) async throws -> ChannelDTO {
+        try await findChannel(req).toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    /// GET /api/v1/channels/:id/videos
+    func channelVideos(req: Request) async throws -> PageDTO<VideoDTO> {
+        let channel = try await findChannel(req)
+        let (page, perPage, sort) = try Self.listParameters(req)
+        let result = try await req.catalog.listedVideos(channelID: try channel.requireID(), sort: sort, page: page, perPage: perPage)
+        let links = req.mediaLinks, site = req.siteBase
+        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+    }
+
+    private func findChannel(_ req: Request) async throws -> Channel {
+        let raw = req.parameters.get("id") ?? ""
+        if raw.hasPrefix("@") {
+            guard let channel = try await req.catalog.channel(handle: String(raw.dropFirst())) else {
+                throw Abort(.notFound, reason: "no channel \(raw.prefix(40))")
+            }
+            return channel
+        }
+        let id = try req.numericID(status: .badRequest, what: "channel")
+        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "no channel with id \(id)") }
+        return channel
+    }
+}

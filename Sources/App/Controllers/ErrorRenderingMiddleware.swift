@@ -1,0 +1,68 @@
+import Vapor
+
+/// Turns every error into a clear answer: JSON `{"error": {"code", "message"}}` for the API, the reference JSON
+/// routes and the byte routes, an HTML page otherwise. Unexpected errors are logged and shown without detail,
+/// so no stack trace or file path ever reaches a client.
+struct ErrorRenderingMiddleware: AsyncMiddleware {
+    static let jsonPrefixes = ["/api/", "/all_videos", "/video_metadata/", "/videos_by_channel_id/", "/all_channels", "/channel/", "/videos/", "/video_stream/"]
+
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        do {
+            return try await next.respond(to: request)
+        } catch {
+            return await render(error, for: request)
+        }
+    }
+
+    func render(_ error: any Error, for request: Request) async -> Response {
+        let status: HTTPResponseStatus
+        let message: String
+        var headers = HTTPHeaders()
+        switch error {
+        case let abort as any AbortError:
+            status = abort.status
+            message = abort.status == .notFound && abort.reason == "Not Found"
+                ? "Nothing is here: check the address." : abort.reason
+            headers = abort.headers
+        case let failure as ValidationFailure:
+            status = .badRequest
+            message = failure.description
+        default:
+            status = .internalServerError
+            message = "Something went wrong on our side; try again in a moment."
+        }
+        if status.code >= 500 {
+            request.logger.error("\(request.method) \(request.url.path): \(String(reflecting: error))")
+        }
+        let path = request.url.path
+        let wantsJSON = Self.jsonPrefixes.contains { path.hasPrefix($0) }
+            || (request.headers.first(name: .accept)?.contains("application/json") ?? false)
+        if wantsJSON {
+            let body = ErrorDTO(error: .init(code: ErrorDTO.code(for: status), message: message))
+            let response = Response(status: status, headers: headers)
+            try? response.content.encode(body)
+            return response
+        }
+        let page = ErrorPage(status: Int(status.code), title: status.code == 404 ? "Not Found" : status.reasonPhrase, message: message)
+        do {
+            let response = try await request.view.render("error", page).encodeResponse(for: request)
+            response.status = status
+            return response
+        } catch {
+            return Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .init(string: "\(status.code) \(message)\n"))
+        }
+    }
+}
+
+/// Headers that keep pages from being framed or sniffed.
+struct SecurityHeadersMiddleware: AsyncMiddleware {
+    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
+        let response = try await next.respond(to: request)
+        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
+        if response.headers.contentType?.type == "text" && response.headers.contentType?.subType == "html" {
+            response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
+            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
+        }
+        return response
+    }
+}

@@ -1,0 +1,66 @@
+import Fluent
+import Vapor
+
+/// The site's server-rendered pages.
+struct PageController {
+    /// GET /
+    func home(req: Request) async throws -> View {
+        let (page, perPage, sort) = try APIController.listParameters(req)
+        let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
+        let links = req.mediaLinks
+        let more = page * perPage < result.total ? page + 1 : nil
+        return try await req.view.render(
+            "home", HomePage(sort: sort.rawValue, videos: try result.items.map { try VideoCard($0, links: links) }, nextPage: more))
+    }
+
+    /// GET /channels
+    func channels(req: Request) async throws -> View {
+        let links = req.mediaLinks
+        var cards: [ChannelCard] = []
+        for channel in try await req.catalog.channels() {
+            let count = try await req.catalog.listedVideoCount(channelID: try channel.requireID())
+            cards.append(ChannelCard(channel, videoCount: count, links: links))
+        }
+        return try await req.view.render("channels", ChannelsPage(channels: cards))
+    }
+
+    /// GET /@handle
+    func channel(req: Request) async throws -> View {
+        let raw = req.parameters.get("handle") ?? ""
+        guard raw.hasPrefix("@"), let channel = try await req.catalog.channel(handle: String(raw.dropFirst())) else {
+            throw Abort(.notFound)
+        }
+        let links = req.mediaLinks
+        let videos = try await req.catalog.listedVideos(channelID: try channel.requireID(), page: 1, perPage: 100)
+        let page = ChannelPage(
+            title: "\(channel.name) · Videotube", name: channel.name, handle: channel.handle,
+            logoURL: channel.logoURL(links, site: ""), about: channel.description,
+            joinedText: "Joined \(Formatting.day(channel.createdAt))",
+            subscribersText: "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")",
+            videoCountText: "\(videos.total) video\(videos.total == 1 ? "" : "s")",
+            videos: try videos.items.map { try VideoCard($0, links: links) })
+        return try await req.view.render("channel", page)
+    }
+
+    /// GET /watch?v=ID
+    func watch(req: Request) async throws -> View {
+        let raw = req.query[String.self, at: "v"] ?? ""
+        guard let id = Int(raw), id > 0, let video = try await req.catalog.streamableVideo(id: id) else {
+            throw Abort(.notFound, reason: "This video isn't available: it may have been removed, made private, or the link is wrong.")
+        }
+        let links = req.mediaLinks
+        let channel = video.channel
+        let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
+        let page = WatchPage(
+            title: "\(video.title) · Videotube", videoID: id, videoTitle: video.title,
+            streamURL: links.url(key: video.mediaKey, videoID: id), posterURL: video.thumbnailKey.map { links.url(key: $0) },
+            mimeType: video.mimeType, downloadURL: "/videos/\(id)/download",
+            viewsText: "\(Formatting.count(video.views)) view\(video.views == 1 ? "" : "s")",
+            dateText: Formatting.day(video.createdAt), ageText: Formatting.age(of: video.createdAt),
+            description: video.description, channelName: channel.name, channelURL: "/@\(channel.handle)",
+            channelLogoURL: channel.logoURL(links, site: ""),
+            subscribersText: "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")",
+            resolutionText: "\(video.width)×\(video.height)", upNext: try others.map { try VideoCard($0, links: links) })
+        return try await req.view.render("watch", page)
+    }
+}

@@ -1,0 +1,51 @@
+import Fluent
+import Foundation
+import Vapor
+
+/// The reference Django back end's JSON routes, with its exact keys, for its Angular front end.
+struct ReferenceController {
+    /// GET /all_videos
+    func allVideos(req: Request) async throws -> AllVideosDTO {
+        let videos = try await req.catalog.listedVideos(page: 1, perPage: 500).items
+        let links = req.mediaLinks, site = req.siteBase
+        return AllVideosDTO(all_videos: try videos.map { try $0.toReference(links: links, site: site) })
+    }
+
+    /// GET /video_metadata/:id
+    func videoMetadata(req: Request) async throws -> VideoMetadataDTO {
+        let id = try req.numericID(what: "video")
+        guard let video = try await req.catalog.streamableVideo(id: id) else {
+            throw Abort(.notFound, reason: "Error 404 - Video not found.")
+        }
+        return VideoMetadataDTO(video: try video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase))
+    }
+
+    /// GET /videos_by_channel_id/:id
+    func videosByChannel(req: Request) async throws -> VideosByChannelDTO {
+        let id = try req.numericID(what: "channel")
+        guard try await req.catalog.channel(id: id) != nil else { throw Abort(.notFound, reason: "Code 404 - Channel Not Found") }
+        let videos = try await req.catalog.listedVideos(channelID: id, page: 1, perPage: 500).items
+        let links = req.mediaLinks, site = req.siteBase
+        return VideosByChannelDTO(videos: try videos.map { try $0.toReferenceWithChannel(links: links, site: site) })
+    }
+
+    /// GET /all_channels
+    func allChannels(req: Request) async throws -> AllChannelsDTO {
+        let links = req.mediaLinks, site = req.siteBase
+        return AllChannelsDTO(all_channels: try await req.catalog.channels().map { try $0.toReference(links: links, site: site) })
+    }
+
+    /// GET /channel/:id — `{"channel": "<JSON string>"}`, a string the front end parses again, as the reference did.
+    func channel(req: Request) async throws -> ChannelStringDTO {
+        let id = try req.numericID(what: "channel")
+        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "Error 404 - Channel not found.") }
+        let summary = try channel.toReference(links: req.mediaLinks, site: req.siteBase)
+        let detail = ReferenceChannelDetail(
+            id: summary.id, name: summary.name, description: summary.description, logo_url: summary.logo_url,
+            subscribers_count: summary.subscribers_count, owner_username: summary.owner_username,
+            owner_id: summary.owner_id, created_at: Formatting.iso8601(channel.createdAt))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return ChannelStringDTO(channel: String(decoding: try encoder.encode(detail), as: UTF8.self))
+    }
+}

@@ -1,0 +1,89 @@
+import Foundation
+import Vapor
+
+/// A channel as `/api/v1` returns it.
+struct ChannelDTO: Content {
+    var id: Int
+    var handle: String
+    var name: String
+    var description: String
+    var logo_url: String
+    var subscribers_count: Int
+    var created_at: Date
+    var url: String
+}
+
+/// A video as `/api/v1` returns it, with every URL a client needs.
+struct VideoDTO: Content {
+    struct ChannelSummary: Content {
+        var id: Int
+        var handle: String
+        var name: String
+        var logo_url: String
+        var subscribers_count: Int
+    }
+    var id: Int
+    var title: String
+    var description: String
+    var channel: ChannelSummary
+    var duration: Double
+    var size: Int64
+    var width: Int
+    var height: Int
+    var mime_type: String
+    var video_codec: String
+    var audio_codec: String?
+    var views: Int
+    var visibility: String
+    var status: String
+    var created_at: Date
+    /// Signed URL on the sendfile media listener (ranges, fastest).
+    var stream_url: String
+    /// The app's own byte-range route, for clients that keep one URL.
+    var app_stream_url: String
+    var download_url: String
+    var thumbnail_url: String?
+    var watch_url: String
+}
+
+/// One page of a listing.
+struct PageDTO<Item: Content>: Content {
+    var data: [Item]
+    var page: Int
+    var per_page: Int
+    var total: Int
+}
+
+struct ListDTO<Item: Content>: Content {
+    var data: [Item]
+}
+
+extension Channel {
+    func logoURL(_ links: MediaLinks, site: String) -> String {
+        logoKey.map { links.url(key: $0) } ?? "\(site)/images/default-logo.svg"
+    }
+
+    func toDTO(links: MediaLinks, site: String) throws -> ChannelDTO {
+        ChannelDTO(
+            id: try requireID(), handle: handle, name: name, description: description,
+            logo_url: logoURL(links, site: site), subscribers_count: subscribersCount, created_at: createdAt,
+            url: "\(site)/@\(handle)")
+    }
+}
+
+extension Video {
+    func toDTO(links: MediaLinks, site: String) throws -> VideoDTO {
+        let id = try requireID()
+        let channel = self.channel
+        return VideoDTO(
+            id: id, title: title, description: description,
+            channel: .init(
+                id: try channel.requireID(), handle: channel.handle, name: channel.name,
+                logo_url: channel.logoURL(links, site: site), subscribers_count: channel.subscribersCount),
+            duration: duration, size: size, width: width, height: height, mime_type: mimeType, video_codec: videoCodec,
+            audio_codec: audioCodec, views: views, visibility: visibility.rawValue, status: status.rawValue,
+            created_at: createdAt, stream_url: links.url(key: mediaKey, videoID: id),
+            app_stream_url: "\(site)/videos/\(id)/stream", download_url: "\(site)/videos/\(id)/download",
+            thumbnail_url: thumbnailKey.map { links.url(key: $0) }, watch_url: "\(site)/watch?v=\(id)")
+    }
+}

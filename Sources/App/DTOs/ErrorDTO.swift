@@ -1,0 +1,26 @@
+import Vapor
+
+/// `{"error": {"code": "not_found", "message": "…"}}`, the one error shape of every JSON route.
+struct ErrorDTO: Content {
+    struct Detail: Content {
+        var code: String
+        var message: String
+    }
+    var error: Detail
+
+    static func code(for status: HTTPResponseStatus) -> String {
+        switch status.code {
+        case 400: "bad_request"
+        case 401: "unauthorized"
+        case 403: "forbidden"
+        case 404: "not_found"
+        case 405: "method_not_allowed"
+        case 409: "conflict"
+        case 412: "precondition_failed"
+        case 413: "payload_too_large"
+        case 416: "range_not_satisfiable"
+        case 429: "too_many_requests"
+        default: status.code >= 500 ? "internal_error" : "error"
+        }
+    }
+}

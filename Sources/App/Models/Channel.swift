@@ -1,0 +1,53 @@
+import Fluent
+import Foundation
+
+/// A channel: the owner of videos, shown at `/@handle`.
+public final class Channel: Model, @unchecked Sendable {
+    public static let schema = "channels"
+
+    // managed
+    @ID(custom: "id", generatedBy: .database) public var id: Int?
+
+    // data
+    /// Unique, 3–25 characters of letters, digits, `_`, `.` and `-`, kept lower-case.
+    @Field(key: "handle") public var handle: String
+    @Field(key: "name") public var name: String
+    @Field(key: "description") public var description: String
+    @OptionalField(key: "logo_key") public var logoKey: String?
+    @Field(key: "subscribers_count") public var subscribersCount: Int
+    @Field(key: "created_at") public var createdAt: Date
+
+    @Children(for: \.$channel) public var videos: [Video]
+
+    public init() {}
+
+    public init(handle: String, name: String, description: String = "", logoKey: String? = nil, createdAt: Date = Date()) {
+        self.handle = handle
+        self.name = name
+        self.description = description
+        self.logoKey = logoKey
+        self.subscribersCount = 0
+        self.createdAt = createdAt
+    }
+
+    /// Checks and normalises a handle; the message says what to change.
+    public static func normalizedHandle(_ raw: String) throws(ValidationFailure) -> String {
+        var handle = raw.trimmingCharacters(in: .whitespaces)
+        if handle.hasPrefix("@") { handle.removeFirst() }
+        handle = handle.lowercased()
+        guard (3...25).contains(handle.count) else {
+            throw ValidationFailure("a channel handle has 3 to 25 characters; '\(raw)' has \(handle.count)")
+        }
+        guard handle.unicodeScalars.allSatisfy({ $0.isASCII && (CharacterSet.alphanumerics.contains($0) || "_.-".unicodeScalars.contains($0)) })
+        else {
+            throw ValidationFailure("a channel handle may use only letters, digits, '_', '.' and '-'; '\(raw)' has others")
+        }
+        return handle
+    }
+}
+
+/// A rule a value broke, worded for the person who typed it.
+public struct ValidationFailure: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

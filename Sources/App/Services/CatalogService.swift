@@ -1,0 +1,69 @@
+import Fluent
+import Foundation
+
+/// How listings are ordered.
+public enum VideoSort: String, Codable, Sendable {
+    case newest, views
+}
+
+/// One page of a listing and how many there are in all.
+public struct Paged<Item: Sendable>: Sendable {
+    public var items: [Item]
+    public var page: Int
+    public var perPage: Int
+    public var total: Int
+}
+
+/// Reads channels and videos for pages and the API. Only listed videos appear in listings; a single video is
+/// found when it may be streamed by link (ready and not private).
+public struct CatalogService: Sendable {
+    public let db: any Database
+
+    public init(db: any Database) { self.db = db }
+
+    public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
+        var query = Video.query(on: db)
+            .filter(\.$visibility == .public)
+            .filter(\.$status == .ready)
+            .with(\.$channel)
+        if let channelID { query = query.filter(\.$channel.$id == channelID) }
+        let total = try await query.count()
+        switch sort {
+        case .newest: query = query.sort(\.$createdAt, .descending)
+        case .views: query = query.sort(\.$views, .descending)
+        }
+        let items = try await query.sort(\.$id, .descending).range(((page - 1) * perPage)..<(page * perPage)).all()
+        return Paged(items: items, page: page, perPage: perPage, total: total)
+    }
+
+    /// A video anyone with its link may watch, with its channel; nil for unknown, private or unfinished ones.
+    public func streamableVideo(id: Int) async throws -> Video? {
+        guard let video = try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first(), video.isStreamable
+        else { return nil }
+        return video
+    }
+
+    public func channels() async throws -> [Channel] {
+        try await Channel.query(on: db).sort(\.$subscribersCount, .descending).sort(\.$id).all()
+    }
+
+    public func channel(id: Int) async throws -> Channel? {
+        try await Channel.find(id, on: db)
+    }
+
+    public func channel(handle: String) async throws -> Channel? {
+        try await Channel.query(on: db).filter(\.$handle == handle.lowercased()).first()
+    }
+
+    /// Listed videos per channel, for the channel list.
+    public func listedVideoCount(channelID: Int) async throws -> Int {
+        try await Video.query(on: db).filter(\.$channel.$id == channelID).filter(\.$visibility == .public)
+            .filter(\.$status == .ready).count()
+    }
+
+    public func isEmpty() async throws -> Bool {
+        let videos = try await Video.query(on: db).count()
+        let channels = try await Channel.query(on: db).count()
+        return videos == 0 && channels == 0
+    }
+}

@@ -1,0 +1,85 @@
+import Fluent
+import Foundation
+import Media
+
+/// Brings a video file into the catalog: probe, copy into storage, poster thumbnail, database rows.
+/// A file that is not a video is refused before anything is written; a failure later removes what was made.
+public struct VideoImporter: Sendable {
+    public let db: any Database
+    public let storage: any MediaStorage
+
+    public init(db: any Database, storage: any MediaStorage) {
+        self.db = db
+        self.storage = storage
+    }
+
+    public struct Options: Sendable {
+        public var channelHandle: String
+        public var title: String?
+        public var description: String = ""
+        public var createdAt: Date = Date()
+        public var views: Int = 0
+        public var visibility: Visibility = .public
+        /// Used when the channel does not exist yet.
+        public var channelName: String?
+        public var channelDescription: String = ""
+        public var channelLogoKey: String?
+
+        public init(channelHandle: String, title: String? = nil, description: String = "") {
+            self.channelHandle = channelHandle
+            self.title = title
+            self.description = description
+        }
+    }
+
+    public func importFile(at path: String, _ options: Options) async throws -> Video {
+        let handle = try Channel.normalizedHandle(options.channelHandle)
+        guard FileManager.default.isReadableFile(atPath: path) else {
+            throw ValidationFailure("cannot read '\(path)': check the path and its permissions")
+        }
+        let probe = try await FFmpeg.probeVideo(path)
+        let originalExtension = (path as NSString).pathExtension
+        let ext = MIMEType.storageExtension(formatName: probe.formatName, originalExtension: originalExtension)
+
+        let mediaKey = try storage.importFile(at: path, prefix: "videos", fileExtension: ext)
+        var thumbnailKey: String?
+        do {
+            let thumb = try storage.reserve(prefix: "thumbnails", fileExtension: "jpg")
+            thumbnailKey = thumb.key
+            try await FFmpeg.thumbnail(of: try storage.localPath(for: mediaKey), duration: probe.duration, to: thumb.path)
+
+            let channel = try await channelFor(handle: handle, options)
+            let size = storage.representation(of: mediaKey)?.size ?? probe.size
+            let title = options.title.flatMap { $0.isEmpty ? nil : $0 }
+                ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            let video = Video(
+                channelID: try channel.requireID(), title: String(title.prefix(200)), description: options.description,
+                mediaKey: mediaKey, thumbnailKey: thumbnailKey, duration: probe.duration, size: size, width: probe.width,
+                height: probe.height, mimeType: MIMEType.forExtension(ext), videoCodec: probe.videoCodec,
+                audioCodec: probe.audioCodec, views: options.views, visibility: options.visibility, status: .ready,
+                createdAt: options.createdAt)
+            try await video.save(on: db)
+            video.$channel.value = channel
+            return video
+        } catch {
+            storage.delete(mediaKey)
+            if let thumbnailKey { storage.delete(thumbnailKey) }
+            throw error
+        }
+    }
+
+    private func channelFor(handle: String, _ options: Options) async throws -> Channel {
+        if let existing = try await Channel.query(on: db).filter(\.$handle == handle).first() { return existing }
+        let channel = Channel(
+            handle: handle, name: options.channelName ?? handle, description: options.channelDescription,
+            logoKey: options.channelLogoKey, createdAt: options.createdAt)
+        do {
+            try await channel.save(on: db)
+            return channel
+        } catch {
+            // Another import created it meanwhile: the unique handle wins, use that one.
+            if let existing = try await Channel.query(on: db).filter(\.$handle == handle).first() { return existing }
+            throw error
+        }
+    }
+}

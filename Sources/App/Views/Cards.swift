@@ -1,0 +1,50 @@
+import Foundation
+
+/// A video box as the reference draws it: thumbnail, channel logo, title, "1.2K views • 3 days ago".
+struct VideoCard: Encodable {
+    var id: Int
+    var title: String
+    var watchURL: String
+    var thumbnailURL: String?
+    var durationText: String
+    var channelName: String
+    var channelURL: String
+    var channelLogoURL: String
+    var viewsText: String
+    var ageText: String
+
+    init(_ video: Video, links: MediaLinks, now: Date = Date()) throws {
+        let id = try video.requireID()
+        self.id = id
+        title = video.title
+        watchURL = "/watch?v=\(id)"
+        thumbnailURL = video.thumbnailKey.map { links.url(key: $0) }
+        durationText = Formatting.duration(video.duration)
+        channelName = video.channel.name
+        channelURL = "/@\(video.channel.handle)"
+        channelLogoURL = video.channel.logoURL(links, site: "")
+        viewsText = "\(Formatting.count(video.views)) view\(video.views == 1 ? "" : "s")"
+        ageText = Formatting.age(of: video.createdAt, now: now)
+    }
+}
+
+/// A channel box: logo, name, @handle, subscribers, the start of the about text.
+struct ChannelCard: Encodable {
+    var name: String
+    var handle: String
+    var url: String
+    var logoURL: String
+    var subscribersText: String
+    var videosText: String
+    var about: String
+
+    init(_ channel: Channel, videoCount: Int, links: MediaLinks) {
+        name = channel.name
+        handle = channel.handle
+        url = "/@\(channel.handle)"
+        logoURL = channel.logoURL(links, site: "")
+        subscribersText = "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")"
+        videosText = "\(Formatting.count(videoCount)) video\(videoCount == 1 ? "" : "s")"
+        about = channel.description.count > 140 ? String(channel.description.prefix(140)) + "…" : channel.description
+    }
+}

@@ -1,0 +1,5 @@
+/// `/channels`: every channel as a channel box.
+struct ChannelsPage: Encodable {
+    var title = "Channels · Videotube"
+    var channels: [ChannelCard]
+}

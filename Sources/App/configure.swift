@@ -1,0 +1,143 @@
+import Fluent
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Leaf
+import Media
+import NIOConcurrencyHelpers
+import Vapor
+
+/// What the app shares between requests and commands, made once in `configure`.
+public struct AppServices: Sendable {
+    public let config: AppConfig
+    public let storage: any MediaStorage
+    public let signer: URLSigner
+    public let responder: MediaResponder
+    public let watchLog: WatchLogRecorder?
+    /// The media listener's bound port (known after it starts; the configured one until then).
+    let mediaPortBox: NIOLockedValueBox<Int>
+
+    public var mediaPort: Int { mediaPortBox.withLockedValue { $0 } }
+}
+
+extension Application {
+    private struct ServicesKey: Vapor.StorageKey { typealias Value = AppServices }
+
+    /// Videotube's services; set by `configure`.
+    public var videotube: AppServices {
+        get {
+            guard let services = storage[ServicesKey.self] else { fatalError("configure(app, config) was not called") }
+            return services
+        }
+        set { storage[ServicesKey.self] = newValue }
+    }
+}
+
+/// Sets up the database, middleware, views, services and routes. Tests, commands and the server all call it.
+public func configure(_ app: Application, _ config: AppConfig) async throws {
+    var config = config
+    try config.prepareDataDirectory()
+
+    if let url = config.databaseURL {
+        let postgres: SQLPostgresConfiguration
+        do {
+            postgres = try SQLPostgresConfiguration(url: url)
+        } catch {
+            throw ConfigError(variable: "DATABASE_URL", message: "cannot use '\(url)': \(error)")
+        }
+        app.databases.use(.postgres(configuration: postgres), as: .psql)
+    } else if config.inMemoryDatabase {
+        app.databases.use(.sqlite(.memory), as: .sqlite)
+    } else {
+        app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
+    }
+    app.migrations.add(M001_CreateChannels())
+    app.migrations.add(M002_CreateVideos())
+    app.migrations.add(M003_CreateWatchLogs())
+
+    app.http.server.configuration.hostname = config.host
+    app.http.server.configuration.port = config.port
+    app.routes.defaultMaxBodySize = "1mb"
+
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.withoutEscapingSlashes, .sortedKeys]
+    encoder.dateEncodingStrategy = .custom { date, encoder in
+        var container = encoder.singleValueContainer()
+        try container.encode(Formatting.iso8601(date))
+    }
+    ContentConfiguration.global.use(encoder: encoder, for: .json)
+
+    app.views.use(.leaf)
+    app.leaf.cache.isEnabled = app.environment.isRelease
+
+    app.middleware = Middlewares()
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    app.middleware.use(ErrorRenderingMiddleware())
+    app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(
+        CORSMiddleware(
+            configuration: .init(
+                allowedOrigin: .all, allowedMethods: [.GET, .HEAD, .OPTIONS],
+                allowedHeaders: [.accept, .contentType, .range, .ifNoneMatch, .ifModifiedSince, .ifRange],
+                exposedHeaders: [.contentRange, .contentLength, .acceptRanges, .eTag])))
+    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+
+    let storage: any MediaStorage
+    do {
+        storage = try LocalDiskStorage(root: config.mediaDirectory)
+    } catch {
+        throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot create the media folder: \(error.localizedDescription)")
+    }
+    app.videotube = AppServices(
+        config: config, storage: storage, signer: URLSigner(secret: config.secret),
+        responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: config.maxChunkBytes)),
+        watchLog: config.watchLog ? WatchLogRecorder(db: app.db, logger: app.logger) : nil,
+        mediaPortBox: NIOLockedValueBox(config.mediaPort))
+
+    try routes(app)
+}
+
+/// Brings the schema up to date; every command that touches the database calls it first.
+public func prepareDatabase(_ app: Application) async throws {
+    try await app.autoMigrate()
+}
+
+/// Starts the sendfile media listener in this process and remembers the port it got.
+@discardableResult
+public func startMediaListener(_ app: Application) async throws -> NIOCore.Channel {
+    let services = app.videotube
+    let watchLog = services.watchLog
+    let server = MediaServer(
+        configuration: .init(
+            host: services.config.host, port: services.config.mediaPort, signer: services.signer,
+            storage: services.storage, responder: services.responder,
+            onPlayback: watchLog.map { recorder in
+                { @Sendable event in
+                    guard event.grant.videoID > 0 else { return }
+                    let entry = WatchLogRecorder.Entry(
+                        videoID: event.grant.videoID, userID: event.grant.userID, remoteAddress: event.remoteAddress,
+                        userAgent: event.userAgent, source: "media", status: event.status, at: Date())
+                    Task { await recorder.record(entry) }
+                }
+            }), logger: app.logger)
+    let channel: NIOCore.Channel
+    do {
+        channel = try await server.start(group: app.eventLoopGroup)
+    } catch {
+        throw ConfigError(
+            variable: "VIDEOTUBE_MEDIA_PORT",
+            message: "cannot listen on \(services.config.host):\(services.config.mediaPort) (\(error)); choose a free port")
+    }
+    let port = channel.localAddress?.port ?? services.config.mediaPort
+    services.mediaPortBox.withLockedValue { $0 = port }
+    app.lifecycle.use(MediaListenerLifecycle(channel: channel))
+    app.logger.notice("Media listener on http://\(services.config.host):\(port)")
+    return channel
+}
+
+struct MediaListenerLifecycle: LifecycleHandler {
+    let channel: NIOCore.Channel
+    func shutdownAsync(_ application: Application) async {
+        try? await channel.close()
+        await application.videotube.watchLog?.flush()
+    }
+}

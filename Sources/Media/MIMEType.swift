@@ -1,0 +1,37 @@
+/// Content types of the media kinds Videotube stores, by file extension.
+public enum MIMEType {
+    public static func forExtension(_ ext: String) -> String {
+        switch ext.lowercased() {
+        case "mp4", "m4v": "video/mp4"
+        case "webm": "video/webm"
+        case "mkv": "video/x-matroska"
+        case "mov": "video/quicktime"
+        case "ogv": "video/ogg"
+        case "avi": "video/x-msvideo"
+        case "ts": "video/mp2t"
+        case "m4s": "video/iso.segment"
+        case "m3u8": "application/vnd.apple.mpegurl"
+        case "vtt": "text/vtt; charset=utf-8"
+        case "jpg", "jpeg": "image/jpeg"
+        case "png": "image/png"
+        case "webp": "image/webp"
+        case "json": "application/json"
+        default: "application/octet-stream"
+        }
+    }
+
+    /// The extension stored files of a probed container get (ffprobe's `format_name` is a comma list).
+    public static func storageExtension(formatName: String, originalExtension: String) -> String {
+        let names = formatName.split(separator: ",").map(String.init)
+        let original = originalExtension.lowercased()
+        if names.contains("webm") && original != "mkv" { return "webm" }
+        if names.contains("matroska") { return original == "webm" ? "webm" : "mkv" }
+        if names.contains("mp4") || names.contains("mov") {
+            return ["mp4", "m4v", "mov"].contains(original) ? original : "mp4"
+        }
+        if names.contains("ogg") { return "ogv" }
+        if names.contains("avi") { return "avi" }
+        if names.contains("mpegts") { return "ts" }
+        return original.isEmpty ? "bin" : original
+    }
+}

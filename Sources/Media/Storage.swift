@@ -1,0 +1,118 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Storage keys are made by the server (`videos/3f/3f…a1.mp4`), never taken from a request. A key that does
+/// not have this shape is refused before it reaches the filesystem, so `..`, absolute paths, NULs and other
+/// tricks can't name a file outside the media root.
+public enum StorageKey {
+    public static func isValid(_ key: String) -> Bool {
+        guard !key.isEmpty, key.utf8.count <= 200 else { return false }
+        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
+        guard parts.count >= 2, parts.count <= 4 else { return false }
+        for part in parts {
+            guard !part.isEmpty, part.first != ".", part.utf8.count <= 100 else { return false }
+            for c in part.utf8 {
+                let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E
+                guard ok else { return false }
+            }
+            guard !part.contains("..") else { return false }
+        }
+        return true
+    }
+
+    /// A new random key under `prefix` (letters, digits, dashes) with a file extension.
+    public static func generate(prefix: String, fileExtension: String) -> String {
+        var g = SystemRandomNumberGenerator()
+        let hex = (0..<2).map { _ in
+            let s = String(g.next() as UInt64, radix: 16)
+            return String(repeating: "0", count: 16 - s.count) + s
+        }.joined()
+        let ext = fileExtension.lowercased().filter { $0.isASCII && ($0.isLetter || $0.isNumber) }
+        return "\(prefix)/\(hex.prefix(2))/\(hex)" + (ext.isEmpty ? "" : ".\(ext)")
+    }
+
+    public static func fileExtension(of key: String) -> String {
+        guard let last = key.split(separator: "/").last, let dot = last.lastIndex(of: ".") else { return "" }
+        return String(last[last.index(after: dot)...])
+    }
+}
+
+public enum StorageError: Error, CustomStringConvertible {
+    case invalidKey
+    case missing(String)
+    case io(String)
+
+    public var description: String {
+        switch self {
+        case .invalidKey: "invalid storage key"
+        case .missing(let key): "no stored object \(key)"
+        case .io(let message): message
+        }
+    }
+}
+
+/// Where media objects live. The local-disk implementation is the one Videotube ships; the protocol keeps
+/// the rest of the code from knowing paths, so an object store can stand in later.
+public protocol MediaStorage: Sendable {
+    /// A local path for a key; throws for a malformed key. Files written there become the object.
+    func localPath(for key: String) throws -> String
+    /// Reserves a new key and makes sure its folder exists; the caller writes the file at the path.
+    func reserve(prefix: String, fileExtension: String) throws -> (key: String, path: String)
+    /// Copies a file into storage (streamed by the OS, never loaded whole).
+    func importFile(at source: String, prefix: String, fileExtension: String) throws -> String
+    /// Size, modification time and content type of an object; nil when it is not there.
+    func representation(of key: String) -> Representation?
+    func delete(_ key: String)
+}
+
+/// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).
+public struct LocalDiskStorage: MediaStorage {
+    public let root: String
+
+    public init(root: String) throws {
+        self.root = root.hasSuffix("/") ? String(root.dropLast()) : root
+        try FileManager.default.createDirectory(atPath: self.root, withIntermediateDirectories: true)
+    }
+
+    public func localPath(for key: String) throws -> String {
+        guard StorageKey.isValid(key) else { throw StorageError.invalidKey }
+        return "\(root)/\(key)"
+    }
+
+    public func reserve(prefix: String, fileExtension: String) throws -> (key: String, path: String) {
+        let key = StorageKey.generate(prefix: prefix, fileExtension: fileExtension)
+        let path = try localPath(for: key)
+        let folder = String(path[..<path.lastIndex(of: "/")!])
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        return (key, path)
+    }
+
+    public func importFile(at source: String, prefix: String, fileExtension: String) throws -> String {
+        let (key, path) = try reserve(prefix: prefix, fileExtension: fileExtension)
+        do {
+            try FileManager.default.copyItem(atPath: source, toPath: path)
+        } catch {
+            throw StorageError.io("could not copy \(source) into storage: \(error.localizedDescription)")
+        }
+        return key
+    }
+
+    public func representation(of key: String) -> Representation? {
+        guard let path = try? localPath(for: key) else { return nil }
+        var st = stat()
+        guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
+        return Representation(
+            size: Int64(st.st_size), lastModified: Int64(st.st_mtim.tv_sec),
+            contentType: MIMEType.forExtension(StorageKey.fileExtension(of: key)))
+    }
+
+    public func delete(_ key: String) {
+        guard let path = try? localPath(for: key) else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+}
