@@ -40,6 +40,18 @@ struct ReferenceChannel: Content {
     var subscribers_count: Int
     var owner_username: String
     var owner_id: Int?
+
+    // `owner_id` is written as null rather than left out, so the key is always there.
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(description, forKey: .description)
+        try c.encode(logo_url, forKey: .logo_url)
+        try c.encode(subscribers_count, forKey: .subscribers_count)
+        try c.encode(owner_username, forKey: .owner_username)
+        try c.encode(owner_id, forKey: .owner_id)
+    }
 }
 
 /// The object `/channel/{id}` serialises into a string, as the reference's `json.dumps` did.
@@ -52,6 +64,18 @@ struct ReferenceChannelDetail: Content {
     var owner_username: String
     var owner_id: Int?
     var created_at: String
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(id, forKey: .id)
+        try c.encode(name, forKey: .name)
+        try c.encode(description, forKey: .description)
+        try c.encode(logo_url, forKey: .logo_url)
+        try c.encode(subscribers_count, forKey: .subscribers_count)
+        try c.encode(owner_username, forKey: .owner_username)
+        try c.encode(owner_id, forKey: .owner_id)
+        try c.encode(created_at, forKey: .created_at)
+    }
 }
 
 struct AllVideosDTO: Content { var all_videos: [ReferenceVideo] }
