@@ -1,0 +1,59 @@
+# Videotube: `make run` serves the site, `make test` runs every suite. Both install what they need first.
+SHELL := /bin/bash
+PORT ?= 8080
+PG_DIR := $(CURDIR)/.build-pg
+PG_PORT ?= 55432
+TEST_DATABASE_URL := postgres://videotube@127.0.0.1:$(PG_PORT)/videotube_test
+PYTHON ?= python3
+
+.PHONY: run serve build release test test-swift test-postgres test-e2e bench fuzz fmt deps test-deps pg-start pg-stop clean help
+
+help:
+	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
+	@echo "make test   - install test tools (ffmpeg, chromium, PostgreSQL, Playwright), build, run every suite"
+	@echo "make bench  - side-by-side benchmarks (this server vs nginx), results in docs/BENCHMARKS.md"
+	@echo "make fmt    - format the Swift sources with swift format"
+
+# System packages: installed only when missing (apt-get needs root, as on the project's machines).
+deps:
+	@scripts/ensure-packages.sh ffmpeg
+
+test-deps:
+	@scripts/ensure-packages.sh ffmpeg chromium postgresql wrk nginx-light
+	@$(PYTHON) -c "import playwright, pytest" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest
+
+build:
+	swift build
+
+release: deps
+	swift build -c release
+
+run: release
+	.build/release/videotube serve --port $(PORT)
+
+test: test-deps build
+	swift build --build-tests
+	$(MAKE) --no-print-directory pg-start
+	@status=0; \
+	echo "== Swift suites on SQLite"; swift test --skip-build || status=1; \
+	echo "== Swift app suites on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests || status=1; \
+	echo "== End-to-end (real binary, curl, ffprobe, chromium)"; VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e || status=1; \
+	echo "== End-to-end on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream" || status=1; \
+	$(MAKE) --no-print-directory pg-stop; exit $$status
+
+# A throwaway PostgreSQL server for the test suites, owned by the postgres user, on a private port.
+pg-start:
+	@scripts/postgres-test-server.sh start "$(PG_DIR)" $(PG_PORT)
+
+pg-stop:
+	@scripts/postgres-test-server.sh stop "$(PG_DIR)" $(PG_PORT)
+
+bench: test-deps
+	swift build -c release
+	$(PYTHON) bench/run.py --binary .build/release/videotube --out docs/BENCHMARKS.md
+
+fmt:
+	swift format --in-place --recursive Sources Tests Package.swift
+
+clean:
+	rm -rf .build .build-pg test-output

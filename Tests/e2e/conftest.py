@@ -1,0 +1,80 @@
+"""End-to-end fixtures: the built binary on free ports with a temporary data directory."""
+import json
+import os
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = os.environ.get("VIDEOTUBE_BIN", str(ROOT / ".build" / "debug" / "videotube"))
+OUT = ROOT / "test-output"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(args, env, **kw):
+    return subprocess.run([BIN, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **kw)
+
+
+class Server:
+    def __init__(self, base, media_base, env, video_id, process, source):
+        self.base, self.media_base, self.env = base, media_base, env
+        self.video_id, self.process, self.source = video_id, process, source
+
+    def get_json(self, path):
+        with urllib.request.urlopen(self.base + path, timeout=30) as r:
+            return json.load(r)
+
+
+@pytest.fixture(scope="session")
+def source_video(tmp_path_factory):
+    """A generated 8-second 640x360 H.264/AAC MP4."""
+    path = tmp_path_factory.mktemp("src") / "clip.mp4"
+    subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25",
+         "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", "8", "-c:v", "libx264",
+         "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(path)],
+        check=True, timeout=120)
+    return path
+
+
+@pytest.fixture(scope="session")
+def server(source_video, tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    port, media_port = free_port(), free_port()
+    env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "warning"}
+    if env.get("DATABASE_URL"):
+        # A clean schema on the shared test database.
+        subprocess.run([BIN, "migrate", "--revert", "--yes"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+    imported = run(["import", str(source_video), "--channel", "e2e-channel", "--title", "End to end \"clip\" / été"], env)
+    assert imported.returncode == 0, imported.stderr
+    video_id = int(imported.stdout.split("Imported video ")[1].split()[0])
+    OUT.mkdir(exist_ok=True)
+    log = open(OUT / "server.log", "w")
+    proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-demo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(300):
+        try:
+            urllib.request.urlopen(base + "/api/v1/videos", timeout=2)
+            urllib.request.urlopen(f"http://127.0.0.1:{media_port}/healthz", timeout=2)
+            break
+        except Exception:
+            if proc.poll() is not None:
+                raise RuntimeError("videotube serve exited; see test-output/server.log")
+            time.sleep(0.2)
+    yield Server(base, f"http://127.0.0.1:{media_port}", env, video_id, proc, source_video)
+    proc.terminate()
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
