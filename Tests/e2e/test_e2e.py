@@ -157,3 +157,15 @@ def test_browser_plays_the_video(server):
         page.goto(server.base + "/no-such-page")
         assert "404" in page.inner_text("main")
         browser.close()
+
+
+def test_openapi_document_is_valid_and_its_routes_answer(server):
+    import yaml
+    from openapi_spec_validator import validate
+
+    spec = yaml.safe_load((ROOT / "docs" / "openapi.yaml").read_text())
+    validate(spec)
+    for path in spec["paths"]:
+        if "{" not in path:
+            with urllib.request.urlopen(server.base + path, timeout=10) as r:
+                assert r.status == 200, path

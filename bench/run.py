@@ -1,0 +1,234 @@
+#!/usr/bin/env python3
+"""Side-by-side byte-serving benchmark: nginx (sendfile) vs Videotube's media listener vs its Vapor route.
+
+One run, one machine: wrk -t2 -c50 fetches random 1 MiB ranges of the same file from each server in turn.
+Reported: requests/s, MB/s, ratio to nginx, server CPU (seconds of CPU per wall second, from /proc) and peak RSS.
+Absolute numbers on a shared 2-core machine are noise; the ratios are the figure.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_http(url, seconds=60):
+    end = time.time() + seconds
+    while time.time() < end:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except urllib.error.HTTPError:
+            return
+        except Exception:
+            time.sleep(0.2)
+    raise RuntimeError(f"{url} did not answer")
+
+
+def pids_of(root_pid):
+    """The process and its children (nginx workers)."""
+    pids = [root_pid]
+    try:
+        children = Path(f"/proc/{root_pid}/task/{root_pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    return pids
+
+
+def cpu_seconds(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except OSError:
+            pass
+    return total / TICK
+
+
+def peak_rss_mb(pids):
+    total = 0
+    for pid in pids:
+        try:
+            m = re.search(r"VmHWM:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+            total += int(m.group(1)) if m else 0
+        except OSError:
+            pass
+    return total / 1024
+
+
+def wrk(url, size, seconds, connections, range_bytes=1 << 20):
+    script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
+    if range_bytes:
+        script.write(f"""
+math.randomseed(os.time())
+request = function()
+  local s = math.random(0, {size - range_bytes})
+  return wrk.format("GET", nil, {{["Range"] = "bytes=" .. s .. "-" .. (s + {range_bytes - 1})}})
+end
+""")
+    script.close()
+    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "-s", script.name, url],
+                         capture_output=True, text=True, timeout=seconds + 60)
+    os.unlink(script.name)
+    text = out.stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))
+    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(\w+)", text)
+    scale = {"B": 1e-6, "KB": 1e-3, "MB": 1, "GB": 1e3}[transfer.group(2)]
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", text)
+    p99 = re.search(r"99%\s+([\d.]+\w+)", text)
+    return {"rps": rps, "mbps": float(transfer.group(1)) * scale * 1.048576, "non2xx": int(errors.group(1)) if errors else 0,
+            "p99": p99.group(1) if p99 else "?"}
+
+
+def measure(name, url, pid, size, seconds, connections, range_bytes=1 << 20):
+    wrk(url, size, 2, connections, range_bytes)  # warm-up
+    pids = pids_of(pid)
+    c0, t0 = cpu_seconds(pids), time.time()
+    result = wrk(url, size, seconds, connections, range_bytes)
+    result["cpu"] = (cpu_seconds(pids) - c0) / (time.time() - t0)
+    result["rss"] = peak_rss_mb(pids)
+    result["name"] = name
+    print(f"  {name}: {result['rps']:.0f} req/s, {result['mbps']:.0f} MB/s, CPU {result['cpu'] * 100:.0f}%, "
+          f"peak RSS {result['rss']:.0f} MB, p99 {result['p99']}, non-2xx {result['non2xx']}", flush=True)
+    return result
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--binary", default=str(ROOT / ".build/release/videotube"))
+    ap.add_argument("--out", default=str(ROOT / "docs/BENCHMARKS.md"))
+    ap.add_argument("--size-mb", type=int, default=300, help="size of the served file (default 300 MB)")
+    ap.add_argument("--seconds", type=int, default=10, help="seconds per wrk run (default 10)")
+    ap.add_argument("--connections", type=int, default=50)
+    args = ap.parse_args()
+    for tool in ("wrk", "nginx", "ffmpeg"):
+        if not shutil.which(tool) and not Path("/usr/sbin/nginx").exists():
+            sys.exit(f"{tool} is missing: run make test-deps (apt-get install wrk nginx-light ffmpeg)")
+
+    work = Path(tempfile.mkdtemp(prefix="videotube-bench-"))
+    procs = []
+    try:
+        # A real 2-second MP4 padded with random bytes to the target size: ffprobe accepts it, and it is big
+        # enough that the page cache, not the disk, is what both servers read from.
+        clip = work / "clip.mp4"
+        subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
+                        "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(clip)], check=True)
+        with open(clip, "ab") as f:
+            chunk = os.urandom(1 << 20)
+            for _ in range(args.size_mb - 1):
+                f.write(chunk)
+        size = clip.stat().st_size
+        print(f"File: {size / 1e6:.0f} MB; wrk -t2 -c{args.connections} -d{args.seconds}s, random 1 MiB ranges", flush=True)
+
+        data = work / "data"
+        port, media_port, nginx_port = free_port(), free_port(), free_port()
+        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error"}
+        env.pop("DATABASE_URL", None)
+        subprocess.run([args.binary, "import", str(clip), "--channel", "bench", "--title", "Bench"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+        server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--no-demo"], env=env, cwd=ROOT,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        procs.append(server)
+        base = f"http://127.0.0.1:{port}"
+        wait_http(base + "/api/v1/videos")
+        video = json.load(urllib.request.urlopen(base + "/api/v1/videos"))["data"][0]
+        media_url = video["stream_url"]
+        stored = next(p for p in (data / "media" / "videos").rglob("*.mp4"))
+
+        www = work / "www"
+        www.mkdir()
+        os.link(stored, www / "clip.mp4")
+        conf = work / "nginx.conf"
+        conf.write_text(f"""
+worker_processes auto;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types {{ video/mp4 mp4; }}
+  server {{ listen 127.0.0.1:{nginx_port}; root {www}; }}
+}}
+""")
+        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
+        nginx = subprocess.Popen([nginx_bin, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+        procs.append(nginx)
+        wait_http(f"http://127.0.0.1:{nginx_port}/clip.mp4")
+
+        results = [
+            measure("nginx (sendfile)", f"http://127.0.0.1:{nginx_port}/clip.mp4", nginx.pid, size, args.seconds, args.connections),
+            measure("videotube media listener (FileRegion)", media_url, server.pid, size, args.seconds, args.connections),
+            measure("videotube Vapor route /videos/{id}/stream", f"{base}/videos/{video['id']}/stream", server.pid, size, args.seconds, args.connections),
+        ]
+        api = measure("videotube GET /api/v1/videos", f"{base}/api/v1/videos", server.pid, size, args.seconds, args.connections, range_bytes=0)
+    finally:
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for p in procs:
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        shutil.rmtree(work, ignore_errors=True)
+
+    nginx_r = results[0]
+    cpu_model = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), "?")
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`bench/run.py`). Every figure below comes from one run on one machine; absolute",
+        "numbers on a shared 2-core machine are noise, the ratios to nginx measured in the same run are the figure.",
+        "",
+        f"- Run: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.node()}: {os.cpu_count()} cores ({cpu_model}), "
+        f"{round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.system()} {platform.release()}",
+        f"- Load: `wrk -t2 -c{args.connections} -d{args.seconds}s`, random 1 MiB ranges of one {size / 1e6:.0f} MB file "
+        "(a real MP4 padded to size), from the page cache. wrk runs on the same 2 cores as the servers.",
+        "- CPU is server CPU time per wall-clock second (100% = one core), from /proc; peak RSS is VmHWM (nginx: master + workers).",
+        "- Videotube runs with its defaults (watch log on: every request is queued and written in batches).",
+        "",
+        "## Byte serving: 1 MiB random ranges",
+        "",
+        "| server | requests/s | MB/s | × nginx throughput | server CPU | CPU per GB/s vs nginx | peak RSS | p99 latency |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in results:
+        ratio = r["mbps"] / nginx_r["mbps"]
+        eff = (r["cpu"] / max(r["mbps"], 1)) / (nginx_r["cpu"] / max(nginx_r["mbps"], 1))
+        lines.append(f"| {r['name']} | {r['rps']:.0f} | {r['mbps']:.0f} | {ratio:.2f}× | {r['cpu'] * 100:.0f}% | {eff:.2f}× | {r['rss']:.0f} MB | {r['p99']} |")
+    lines += [
+        "",
+        "## JSON API",
+        "",
+        "| endpoint | requests/s | server CPU | p99 latency |",
+        "|---|---:|---:|---:|",
+        f"| GET /api/v1/videos (1 video, SQLite) | {api['rps']:.0f} | {api['cpu'] * 100:.0f}% | {api['p99']} |",
+        "",
+    ]
+    Path(args.out).write_text("\n".join(lines) + "\n")
+    print(f"Wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
