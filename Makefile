@@ -1,7 +1,7 @@
 # Videotube: `make run` serves the site, `make test` runs every suite. Both install what they need first.
 SHELL := /bin/bash
 PORT ?= 8080
-PG_DIR := $(CURDIR)/.build-pg
+PG_DIR := /tmp/videotube-test-pg-$(PG_PORT)
 PG_PORT ?= 55432
 TEST_DATABASE_URL := postgres://videotube@127.0.0.1:$(PG_PORT)/videotube_test
 PYTHON ?= python3
@@ -56,4 +56,4 @@ fmt:
 	swift format --in-place --recursive Sources Tests Package.swift
 
 clean:
-	rm -rf .build .build-pg test-output
+	rm -rf .build test-output
