@@ -93,15 +93,4 @@ struct CatalogAPITests {
             }
         }
     }
-
-    @Test func corsOnGets() async throws {
-        try await DatabaseLock.shared.run {
-            try await withApp { app in
-                try await app.testing().test(.GET, "/all_videos", headers: ["Origin": "http://localhost:4200"],
-                    afterResponse: { res async in
-                        #expect(res.headers.first(name: "Access-Control-Allow-Origin") == "*")
-                    })
-            }
-        }
-    }
 }

@@ -54,6 +54,11 @@ def test_import_refuses_a_non_video(tmp_path):
     assert stored == []
 
 
+def test_cors_on_json_gets(server):
+    status, h = curl("-H", "Origin: http://localhost:4200", server.base + "/all_videos")
+    assert status == 200 and h["access-control-allow-origin"] == "*"
+
+
 def test_api_lists_the_imported_video(server):
     body = server.get_json("/api/v1/videos")
     assert body["total"] == 1

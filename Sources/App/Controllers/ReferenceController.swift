@@ -39,11 +39,9 @@ struct ReferenceController {
     func channel(req: Request) async throws -> ChannelStringDTO {
         let id = try req.numericID(what: "channel")
         guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "Error 404 - Channel not found.") }
-        let summary = try channel.toReference(links: req.mediaLinks, site: req.siteBase)
         let detail = ReferenceChannelDetail(
-            id: summary.id, name: summary.name, description: summary.description, logo_url: summary.logo_url,
-            subscribers_count: summary.subscribers_count, owner_username: summary.owner_username,
-            owner_id: summary.owner_id, created_at: Formatting.iso8601(channel.createdAt))
+            channel: try channel.toReference(links: req.mediaLinks, site: req.siteBase),
+            created_at: Formatting.iso8601(channel.createdAt))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return ChannelStringDTO(channel: String(decoding: try encoder.encode(detail), as: UTF8.self))

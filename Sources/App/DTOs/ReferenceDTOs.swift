@@ -16,19 +16,34 @@ struct ReferenceVideo: Content {
     var views: Int
 }
 
-/// `/video_metadata/{id}` and the items of `/videos_by_channel_id/{id}`: a video with its channel's name and subscribers.
+/// `/video_metadata/{id}` and the items of `/videos_by_channel_id/{id}`: a video with its channel's name and
+/// subscribers, flat in one object as the reference wrote it.
 struct ReferenceVideoWithChannel: Content {
-    var id: Int
-    var channel_id: Int
+    var video: ReferenceVideo
     var channel_name: String
     var channel_subs: Int
-    var name: String
-    var description: String
-    var video_url: String
-    var thumbnail_url: String
-    var created_at: Date
-    var channel_logo_url: String
-    var views: Int
+
+    private enum Extra: String, CodingKey { case channel_name, channel_subs }
+
+    init(video: ReferenceVideo, channel_name: String, channel_subs: Int) {
+        self.video = video
+        self.channel_name = channel_name
+        self.channel_subs = channel_subs
+    }
+
+    init(from decoder: any Decoder) throws {
+        video = try ReferenceVideo(from: decoder)
+        let c = try decoder.container(keyedBy: Extra.self)
+        channel_name = try c.decode(String.self, forKey: .channel_name)
+        channel_subs = try c.decode(Int.self, forKey: .channel_subs)
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        try video.encode(to: encoder)
+        var c = encoder.container(keyedBy: Extra.self)
+        try c.encode(channel_name, forKey: .channel_name)
+        try c.encode(channel_subs, forKey: .channel_subs)
+    }
 }
 
 /// An item of `/all_channels`. Until accounts exist the owner is the channel itself: its handle and no id.
@@ -54,26 +69,16 @@ struct ReferenceChannel: Content {
     }
 }
 
-/// The object `/channel/{id}` serialises into a string, as the reference's `json.dumps` did.
-struct ReferenceChannelDetail: Content {
-    var id: Int
-    var name: String
-    var description: String
-    var logo_url: String
-    var subscribers_count: Int
-    var owner_username: String
-    var owner_id: Int?
+/// The object `/channel/{id}` serialises into a string, as the reference's `json.dumps` did: the channel plus `created_at`.
+struct ReferenceChannelDetail: Encodable {
+    var channel: ReferenceChannel
     var created_at: String
 
+    private enum Extra: String, CodingKey { case created_at }
+
     func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(id, forKey: .id)
-        try c.encode(name, forKey: .name)
-        try c.encode(description, forKey: .description)
-        try c.encode(logo_url, forKey: .logo_url)
-        try c.encode(subscribers_count, forKey: .subscribers_count)
-        try c.encode(owner_username, forKey: .owner_username)
-        try c.encode(owner_id, forKey: .owner_id)
+        try channel.encode(to: encoder)
+        var c = encoder.container(keyedBy: Extra.self)
         try c.encode(created_at, forKey: .created_at)
     }
 }
@@ -95,11 +100,9 @@ extension Video {
     }
 
     func toReferenceWithChannel(links: MediaLinks, site: String) throws -> ReferenceVideoWithChannel {
-        let v = try toReference(links: links, site: site)
-        return ReferenceVideoWithChannel(
-            id: v.id, channel_id: v.channel_id, channel_name: channel.name, channel_subs: channel.subscribersCount,
-            name: v.name, description: v.description, video_url: v.video_url, thumbnail_url: v.thumbnail_url,
-            created_at: v.created_at, channel_logo_url: v.channel_logo_url, views: v.views)
+        ReferenceVideoWithChannel(
+            video: try toReference(links: links, site: site), channel_name: channel.name,
+            channel_subs: channel.subscribersCount)
     }
 }
 
