@@ -109,6 +109,8 @@ def measure(name, url, pid, size, seconds, connections, range_bytes=1 << 20):
     result["cpu"] = (cpu_seconds(pids) - c0) / (time.time() - t0)
     result["rss"] = peak_rss_mb(pids)
     result["name"] = name
+    if result["non2xx"]:
+        sys.exit(f"{name} answered {result['non2xx']} non-2xx responses: the comparison would be meaningless")
     print(f"  {name}: {result['rps']:.0f} req/s, {result['mbps']:.0f} MB/s, CPU {result['cpu'] * 100:.0f}%, "
           f"peak RSS {result['rss']:.0f} MB, p99 {result['p99']}, non-2xx {result['non2xx']}", flush=True)
     return result
@@ -127,6 +129,7 @@ def main():
             sys.exit(f"{tool} is missing: run make test-deps (apt-get install wrk nginx-light ffmpeg)")
 
     work = Path(tempfile.mkdtemp(prefix="videotube-bench-"))
+    work.chmod(0o755)  # nginx workers run as an unprivileged user and must reach the file
     procs = []
     try:
         # A real 2-second MP4 padded with random bytes to the target size: ffprobe accepts it, and it is big
@@ -176,6 +179,8 @@ http {{
         nginx = subprocess.Popen([nginx_bin, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
         procs.append(nginx)
         wait_http(f"http://127.0.0.1:{nginx_port}/clip.mp4")
+        probe = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{nginx_port}/clip.mp4", method="HEAD"))
+        assert probe.status == 200, f"nginx answers {probe.status}; see {work}/nginx-error.log"
 
         results = [
             measure("nginx (sendfile)", f"http://127.0.0.1:{nginx_port}/clip.mp4", nginx.pid, size, args.seconds, args.connections),
