@@ -23,8 +23,7 @@ struct ImportCommand: AsyncCommand {
         }
         let app = context.application
         try await prepareDatabase(app)
-        var options = VideoImporter.Options(channelHandle: channel, title: signature.title, description: signature.description ?? "")
-        options.channelName = nil
+        let options = VideoImporter.Options(channelHandle: channel, title: signature.title, description: signature.description ?? "")
         let video = try await VideoImporter(db: app.db, storage: app.videotube.storage).importFile(at: signature.file, options)
         let codecs = [video.videoCodec, video.audioCodec].compactMap { $0 }.joined(separator: "/")
         context.console.print(
