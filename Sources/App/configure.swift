@@ -67,7 +67,12 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     ContentConfiguration.global.use(encoder: encoder, for: .json)
 
     app.views.use(.leaf)
+    // Release builds (`make run`) keep parsed templates; debug builds re-read them so edits show at once.
+    #if DEBUG
     app.leaf.cache.isEnabled = app.environment.isRelease
+    #else
+    app.leaf.cache.isEnabled = true
+    #endif
 
     app.middleware = Middlewares()
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))

@@ -7,56 +7,52 @@ import VaporTesting
 @Suite("Pages", .serialized)
 struct PageTests {
     @Test func homeChannelAndWatchPagesShowTheCatalog() async throws {
-        try await DatabaseLock.shared.run {
-            try await withApp { app in
-                // given one video
-                let id = try await Fixtures.importVideo(app, title: "Sunrise timelapse")
-                let tester = try app.testing()
-                // then the home page has its video box, the channel page its header, the watch page its player
-                try await tester.test(.GET, "/") { res async in
-                    #expect(res.status == .ok)
-                    let html = String(buffer: res.body)
-                    #expect(html.contains("Sunrise timelapse") && html.contains("/watch?v=\(id)") && html.contains("red-loading-bar"))
-                    #expect(html.contains("0 views"))
-                }
-                try await tester.test(.GET, "/@alice") { res async in
-                    #expect(res.status == .ok && String(buffer: res.body).contains("@alice"))
-                }
-                try await tester.test(.GET, "/channels") { res async in
-                    #expect(res.status == .ok && String(buffer: res.body).contains("1 video"))
-                }
-                try await tester.test(.GET, "/watch?v=\(id)") { res async in
-                    let html = String(buffer: res.body)
-                    #expect(res.status == .ok && html.contains("<video") && html.contains("/videos/\(id)/download"))
-                }
-                for path in ["/watch?v=abc", "/watch", "/@nobody", "/nothing-here", "/watch?v=999"] {
-                    try await tester.test(.GET, path) { res async in
-                        #expect(res.status == .notFound, "\(path)")
-                        #expect(res.headers.contentType?.subType == "html")
-                    }
+        try await withApp { app in
+            // given one video
+            let id = try await Fixtures.importVideo(app, title: "Sunrise timelapse")
+            let tester = try app.testing()
+            // then the home page has its video box, the channel page its header, the watch page its player
+            try await tester.test(.GET, "/") { res async in
+                #expect(res.status == .ok)
+                let html = String(buffer: res.body)
+                #expect(html.contains("Sunrise timelapse") && html.contains("/watch?v=\(id)") && html.contains("red-loading-bar"))
+                #expect(html.contains("0 views"))
+            }
+            try await tester.test(.GET, "/@alice") { res async in
+                #expect(res.status == .ok && String(buffer: res.body).contains("@alice"))
+            }
+            try await tester.test(.GET, "/channels") { res async in
+                #expect(res.status == .ok && String(buffer: res.body).contains("1 video"))
+            }
+            try await tester.test(.GET, "/watch?v=\(id)") { res async in
+                let html = String(buffer: res.body)
+                #expect(res.status == .ok && html.contains("<video") && html.contains("/videos/\(id)/download"))
+            }
+            for path in ["/watch?v=abc", "/watch", "/@nobody", "/nothing-here", "/watch?v=999"] {
+                try await tester.test(.GET, path) { res async in
+                    #expect(res.status == .notFound, "\(path)")
+                    #expect(res.headers.contentType?.subType == "html")
                 }
             }
         }
     }
 
     @Test func hostileTextIsEscaped() async throws {
-        try await DatabaseLock.shared.run {
-            try await withApp { app in
-                // given a title and channel name that try to inject markup
-                let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'"
-                let id = try await Fixtures.importVideo(app, title: hostile)
-                let channel = try #require(try await App.Channel.query(on: app.db).first())
-                channel.name = hostile
-                channel.description = hostile
-                try await channel.save(on: app.db)
-                // then no page carries it unescaped
-                for path in ["/", "/channels", "/@alice", "/watch?v=\(id)"] {
-                    try await app.testing().test(.GET, path) { res async in
-                        let html = String(buffer: res.body)
-                        #expect(!html.contains("<script>alert"), "\(path)")
-                        #expect(!html.contains("<img src=x"), "\(path)")
-                        #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;"), "\(path)")
-                    }
+        try await withApp { app in
+            // given a title and channel name that try to inject markup
+            let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'"
+            let id = try await Fixtures.importVideo(app, title: hostile)
+            let channel = try #require(try await App.Channel.query(on: app.db).first())
+            channel.name = hostile
+            channel.description = hostile
+            try await channel.save(on: app.db)
+            // then no page carries it unescaped
+            for path in ["/", "/channels", "/@alice", "/watch?v=\(id)"] {
+                try await app.testing().test(.GET, path) { res async in
+                    let html = String(buffer: res.body)
+                    #expect(!html.contains("<script>alert"), "\(path)")
+                    #expect(!html.contains("<img src=x"), "\(path)")
+                    #expect(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;"), "\(path)")
                 }
             }
         }
@@ -107,24 +103,22 @@ struct ConfigTests {
 @Suite("Importing")
 struct ImportTests {
     @Test func nonVideoIsRefusedAndNothingIsLeft() async throws {
-        try await DatabaseLock.shared.run {
-            try await withApp { app in
-                // given a text file named like a video
-                let path = NSTemporaryDirectory() + "not-a-video-\(UUID().uuidString).mp4"
-                try Data("hello, this is not a video".utf8).write(to: URL(fileURLWithPath: path))
-                defer { try? FileManager.default.removeItem(atPath: path) }
-                // when importing it, then the refusal says what to do
-                await #expect {
-                    _ = try await VideoImporter(db: app.db, storage: app.videotube.storage).importFile(at: path, .init(channelHandle: "alice"))
-                } throws: { error in
-                    "\(error)".contains("not a video")
-                }
-                // and no row or stored file was made
-                #expect(try await Video.query(on: app.db).count() == 0)
-                let media = app.videotube.config.mediaDirectory
-                let files = FileManager.default.enumerator(atPath: media)?.allObjects.compactMap { $0 as? String }.filter { $0.contains(".") } ?? []
-                #expect(files.isEmpty)
+        try await withApp { app in
+            // given a text file named like a video
+            let path = NSTemporaryDirectory() + "not-a-video-\(UUID().uuidString).mp4"
+            try Data("hello, this is not a video".utf8).write(to: URL(fileURLWithPath: path))
+            defer { try? FileManager.default.removeItem(atPath: path) }
+            // when importing it, then the refusal says what to do
+            await #expect {
+                _ = try await VideoImporter(db: app.db, storage: app.videotube.storage).importFile(at: path, .init(channelHandle: "alice"))
+            } throws: { error in
+                "\(error)".contains("not a video")
             }
+            // and no row or stored file was made
+            #expect(try await Video.query(on: app.db).count() == 0)
+            let media = app.videotube.config.mediaDirectory
+            let files = FileManager.default.enumerator(atPath: media)?.allObjects.compactMap { $0 as? String }.filter { $0.contains(".") } ?? []
+            #expect(files.isEmpty)
         }
     }
 

@@ -6,8 +6,13 @@ import Testing
 import VaporTesting
 
 /// Runs `body` against a configured, migrated app: in-memory SQLite, or PostgreSQL when `DATABASE_URL` is set
-/// (each test then gets a clean schema). The media listener runs on a free port.
-func withApp(_ body: (Application) async throws -> Void) async throws {
+/// (each test then gets a clean schema). The media listener runs on a free port. Tests with an app run one at a
+/// time, since the PostgreSQL suites share one database.
+func withApp(_ body: @Sendable (Application) async throws -> Void) async throws {
+    try await DatabaseLock.shared.run { try await withUnlockedApp(body) }
+}
+
+private func withUnlockedApp(_ body: @Sendable (Application) async throws -> Void) async throws {
     let dataDirectory = NSTemporaryDirectory() + "videotube-test-\(UUID().uuidString)"
     let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     let app = try await Application.make(.testing)
@@ -27,7 +32,6 @@ func withApp(_ body: (Application) async throws -> Void) async throws {
     try? FileManager.default.removeItem(atPath: dataDirectory)
 }
 
-/// Tests that touch the database run one at a time: PostgreSQL suites share one database.
 enum DatabaseLock {
     static let shared = AsyncLock()
 }

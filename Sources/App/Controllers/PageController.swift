@@ -36,8 +36,8 @@ struct PageController {
             title: "\(channel.name) · Videotube", name: channel.name, handle: channel.handle,
             logoURL: channel.logoURL(links, site: ""), about: channel.description,
             joinedText: "Joined \(Formatting.day(channel.createdAt))",
-            subscribersText: "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")",
-            videoCountText: "\(videos.total) video\(videos.total == 1 ? "" : "s")",
+            subscribersText: Formatting.counted(channel.subscribersCount, "subscriber"),
+            videoCountText: Formatting.counted(videos.total, "video"),
             videos: try videos.items.map { try VideoCard($0, links: links) })
         return try await req.view.render("channel", page)
     }
@@ -55,11 +55,11 @@ struct PageController {
             title: "\(video.title) · Videotube", videoID: id, videoTitle: video.title,
             streamURL: links.url(key: video.mediaKey, videoID: id), posterURL: video.thumbnailKey.map { links.url(key: $0) },
             mimeType: video.mimeType, downloadURL: "/videos/\(id)/download",
-            viewsText: "\(Formatting.count(video.views)) view\(video.views == 1 ? "" : "s")",
+            viewsText: Formatting.counted(video.views, "view"),
             dateText: Formatting.day(video.createdAt), ageText: Formatting.age(of: video.createdAt),
             description: video.description, channelName: channel.name, channelURL: "/@\(channel.handle)",
             channelLogoURL: channel.logoURL(links, site: ""),
-            subscribersText: "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")",
+            subscribersText: Formatting.counted(channel.subscribersCount, "subscriber"),
             resolutionText: "\(video.width)×\(video.height)", upNext: try others.map { try VideoCard($0, links: links) })
         return try await req.view.render("watch", page)
     }

@@ -23,6 +23,11 @@ public enum Formatting {
         }
     }
 
+    /// "1 view", "1.2K views", "0 subscribers": a formatted count with its noun, plural unless exactly one.
+    public static func counted(_ n: Int, _ noun: String) -> String {
+        "\(count(n)) \(noun)\(n == 1 ? "" : "s")"
+    }
+
     /// "just now", "1 minute ago", "5 hours ago", "3 weeks ago", "2 years ago".
     public static func age(of date: Date, now: Date = Date()) -> String {
         let seconds = Int(now.timeIntervalSince(date))
@@ -47,19 +52,23 @@ public enum Formatting {
         return "\(m):\(ss)"
     }
 
+    private static let utc: Calendar = {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar
+    }()
+    private static let monthNames = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    private static let iso8601Style = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: TimeZone(identifier: "UTC")!)
+
     /// "Nov 21, 2026" in UTC, for the watch page and "Joined".
     public static func day(_ date: Date) -> String {
-        let f = DateFormatter()
-        f.locale = Locale(identifier: "en_US_POSIX")
-        f.timeZone = TimeZone(identifier: "UTC")
-        f.dateFormat = "MMM d, yyyy"
-        return f.string(from: date)
+        let c = utc.dateComponents([.year, .month, .day], from: date)
+        return "\(monthNames[(c.month ?? 1) - 1]) \(c.day ?? 1), \(c.year ?? 1970)"
     }
 
-    /// ISO 8601 with milliseconds and `Z`, as Django's JSON encoder writes datetimes.
+    /// ISO 8601 with milliseconds and `Z`, as Django's JSON encoder writes datetimes; the style is made once,
+    /// since every date in every JSON response goes through here.
     public static func iso8601(_ date: Date) -> String {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f.string(from: date)
+        iso8601Style.format(date)
     }
 }

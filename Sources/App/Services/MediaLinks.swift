@@ -22,7 +22,8 @@ public struct MediaLinks: Sendable {
         return base + signer.path(for: MediaGrant(key: key, expires: expires, videoID: videoID, userID: userID))
     }
 
-    /// The media listener's base for a request's `Host`, unless a public media URL is configured.
+    /// The media listener's base for a request's `Host` (already checked by `safeHost`), unless a public
+    /// media URL is configured.
     public static func base(configured: String?, requestHost: String?, scheme: String, mediaPort: Int) -> String {
         if let configured { return configured }
         var host = requestHost ?? "127.0.0.1"
@@ -31,10 +32,15 @@ public struct MediaLinks: Sendable {
         } else if let colon = host.lastIndex(of: ":") {
             host = String(host[..<colon])
         }
-        // A Host header is attacker-supplied: keep only characters a host name or address can have.
-        if host.isEmpty || !host.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.[]:".contains($0)) }) {
-            host = "127.0.0.1"
-        }
-        return "\(scheme)://\(host):\(mediaPort)"
+        return "\(scheme)://\(host.isEmpty ? "127.0.0.1" : host):\(mediaPort)"
+    }
+
+    /// A `Host` header value if it has only the characters a host name, address and port can have; it is
+    /// attacker-supplied and ends up in URLs on pages.
+    public static func safeHost(_ value: String?) -> String? {
+        guard let value, !value.isEmpty,
+            value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-.[]:".contains($0)) })
+        else { return nil }
+        return value
     }
 }

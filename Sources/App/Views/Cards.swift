@@ -23,7 +23,7 @@ struct VideoCard: Encodable {
         channelName = video.channel.name
         channelURL = "/@\(video.channel.handle)"
         channelLogoURL = video.channel.logoURL(links, site: "")
-        viewsText = "\(Formatting.count(video.views)) view\(video.views == 1 ? "" : "s")"
+        viewsText = Formatting.counted(video.views, "view")
         ageText = Formatting.age(of: video.createdAt, now: now)
     }
 }
@@ -43,8 +43,8 @@ struct ChannelCard: Encodable {
         handle = channel.handle
         url = "/@\(channel.handle)"
         logoURL = channel.logoURL(links, site: "")
-        subscribersText = "\(Formatting.count(channel.subscribersCount)) subscriber\(channel.subscribersCount == 1 ? "" : "s")"
-        videosText = "\(Formatting.count(videoCount)) video\(videoCount == 1 ? "" : "s")"
+        subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
+        videosText = Formatting.counted(videoCount, "video")
         about = channel.description.count > 140 ? String(channel.description.prefix(140)) + "…" : channel.description
     }
 }
