@@ -13,6 +13,9 @@ public struct AppServices: Sendable {
     public let signer: URLSigner
     public let responder: MediaResponder
     public let watchLog: WatchLogRecorder?
+    public let hasher: PasswordHasher
+    public let passwordPolicy: PasswordPolicy
+    public let accountLimits: AccountService.Limits
     /// The media listener's bound port (known after it starts; the configured one until then).
     let mediaPortBox: NIOLockedValueBox<Int>
 
@@ -53,6 +56,8 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M001_CreateChannels())
     app.migrations.add(M002_CreateVideos())
     app.migrations.add(M003_CreateWatchLogs())
+    app.migrations.add(M004_CreateAccounts())
+    app.migrations.add(M005_OwnershipAndSubscriptions())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -85,6 +90,9 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
                 allowedHeaders: [.accept, .contentType, .range, .ifNoneMatch, .ifModifiedSince, .ifRange],
                 exposedHeaders: [.contentRange, .contentLength, .acceptRanges, .eTag])))
     app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
+    app.middleware.use(AuthenticationMiddleware())
+    app.middleware.use(VisitorMiddleware())
+    app.middleware.use(CSRFMiddleware())
 
     let storage: any MediaStorage
     do {
@@ -92,10 +100,23 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     } catch {
         throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot create the media folder: \(error.localizedDescription)")
     }
+    let passwordsPath = app.directory.resourcesDirectory + "Security/common-passwords.txt"
+    let policy: PasswordPolicy
+    do {
+        policy = try PasswordPolicy.load(path: passwordsPath)
+    } catch {
+        throw ConfigError(
+            variable: "VIDEOTUBE_DATA_DIR",
+            message: "cannot read \(passwordsPath) (\(error.localizedDescription)); run videotube from the folder that holds Resources/")
+    }
+    var limits = AccountService.Limits()
+    limits.sessionLifetime = TimeInterval(config.sessionDays) * 86400
+    limits.tokenLifetime = TimeInterval(config.tokenDays) * 86400
     app.videotube = AppServices(
         config: config, storage: storage, signer: URLSigner(secret: config.secret),
         responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: config.maxChunkBytes)),
-        watchLog: config.watchLog ? WatchLogRecorder(db: app.db, logger: app.logger) : nil,
+        watchLog: config.watchLog ? WatchLogRecorder(db: app.db, logger: app.logger, anonymize: config.watchLogAnonymize) : nil,
+        hasher: PasswordHasher(cost: config.bcryptCost, pool: app.threadPool), passwordPolicy: policy, accountLimits: limits,
         mediaPortBox: NIOLockedValueBox(config.mediaPort))
 
     try routes(app)

@@ -28,6 +28,13 @@ public struct AppConfig: Sendable {
     public var secret: [UInt8]
     /// How long a signed media URL stays valid (seconds); URLs are rounded to the hour so browsers can cache them.
     public var mediaURLLifetime: Int64
+    /// bcrypt work factor (4–16); each step doubles the time a sign-in takes.
+    public var bcryptCost: Int
+    /// How long a browser stays signed in without use, and how long an API token lives (days).
+    public var sessionDays: Int
+    public var tokenDays: Int
+    /// Keep only the network part of addresses in the watch log (IPv4 /24, IPv6 /48).
+    public var watchLogAnonymize: Bool
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -55,13 +62,11 @@ public struct AppConfig: Sendable {
             }
             while mediaURL!.hasSuffix("/") { mediaURL!.removeLast() }
         }
-        let watchLog: Bool
-        switch env["VIDEOTUBE_WATCH_LOG"]?.lowercased() {
-        case nil, "", "on", "true", "1", "yes": watchLog = true
-        case "off", "false", "0", "no": watchLog = false
-        case let other?:
-            throw ConfigError(variable: "VIDEOTUBE_WATCH_LOG", message: "expected on or off, got '\(other)'")
-        }
+        let watchLog = try flag(env, "VIDEOTUBE_WATCH_LOG", default: true)
+        let anonymize = try flag(env, "VIDEOTUBE_WATCH_LOG_ANONYMIZE", default: false)
+        let bcryptCost = try integer(env, "VIDEOTUBE_BCRYPT_COST", default: 12, range: 4...16)
+        let sessionDays = try integer(env, "VIDEOTUBE_SESSION_DAYS", default: 30, range: 1...3650)
+        let tokenDays = try integer(env, "VIDEOTUBE_TOKEN_DAYS", default: 90, range: 1...3650)
         var secret: [UInt8] = []
         if let value = env["VIDEOTUBE_SECRET"], !value.isEmpty {
             guard value.utf8.count >= 32 else {
@@ -74,7 +79,17 @@ public struct AppConfig: Sendable {
             dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: false,
             host: env["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1", port: port, mediaPort: mediaPort,
             mediaURL: mediaURL, maxChunkBytes: Int64(maxChunk), watchLog: watchLog, secret: secret,
-            mediaURLLifetime: Int64(lifetime))
+            mediaURLLifetime: Int64(lifetime), bcryptCost: bcryptCost, sessionDays: sessionDays, tokenDays: tokenDays,
+            watchLogAnonymize: anonymize)
+    }
+
+    private static func flag(_ env: [String: String], _ name: String, default value: Bool) throws -> Bool {
+        switch env[name]?.lowercased() {
+        case nil, "": return value
+        case "on", "true", "1", "yes": return true
+        case "off", "false", "0", "no": return false
+        case let other?: throw ConfigError(variable: name, message: "expected on or off, got '\(other)'")
+        }
     }
 
     private static func integer(_ env: [String: String], _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
@@ -111,6 +126,7 @@ public struct AppConfig: Sendable {
         AppConfig(
             dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: databaseURL == nil,
             host: "127.0.0.1", port: 0, mediaPort: 0, mediaURL: nil, maxChunkBytes: 8 << 20, watchLog: true,
-            secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600)
+            secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600, bcryptCost: 4,
+            sessionDays: 30, tokenDays: 90, watchLogAnonymize: false)
     }
 }

@@ -38,7 +38,7 @@ struct APIController {
     /// GET /api/v1/videos/:id
     func video(req: Request) async throws -> VideoDTO {
         let id = try req.numericID(status: .badRequest, what: "video")
-        guard let video = try await req.catalog.streamableVideo(id: id) else {
+        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
         return try video.toDTO(links: req.mediaLinks, site: req.siteBase)

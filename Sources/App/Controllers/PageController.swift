@@ -45,7 +45,7 @@ struct PageController {
     /// GET /watch?v=ID
     func watch(req: Request) async throws -> View {
         let raw = req.query[String.self, at: "v"] ?? ""
-        guard let id = Int(raw), id > 0, let video = try await req.catalog.streamableVideo(id: id) else {
+        guard let id = Int(raw), id > 0, let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "This video isn't available: it may have been removed, made private, or the link is wrong.")
         }
         let links = req.mediaLinks

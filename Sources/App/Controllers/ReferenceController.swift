@@ -14,7 +14,7 @@ struct ReferenceController {
     /// GET /video_metadata/:id
     func videoMetadata(req: Request) async throws -> VideoMetadataDTO {
         let id = try req.numericID(what: "video")
-        guard let video = try await req.catalog.streamableVideo(id: id) else {
+        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "Error 404 - Video not found.")
         }
         return VideoMetadataDTO(video: try video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase))

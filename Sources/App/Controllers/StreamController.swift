@@ -18,7 +18,7 @@ struct StreamController {
 
     private func respond(_ req: Request, download: Bool) async throws -> Response {
         let id = try req.numericID(what: "video")
-        guard let video = try await req.catalog.streamableVideo(id: id) else {
+        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
         let services = req.services
@@ -34,7 +34,7 @@ struct StreamController {
         if let recorder = services.watchLog {
             await recorder.record(
                 .init(
-                    videoID: id, userID: nil, remoteAddress: req.remoteAddress?.ipAddress,
+                    videoID: id, userID: req.user?.id, remoteAddress: req.remoteAddress?.ipAddress,
                     userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",
                     status: plan.status, at: Date()))
         }

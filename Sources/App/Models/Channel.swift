@@ -8,12 +8,26 @@ public final class Channel: Model, @unchecked Sendable {
     // managed
     @ID(custom: "id", generatedBy: .database) public var id: Int?
 
+    // references
+    /// The user who may change it; demo and imported channels without `--owner` have none (admins only).
+    @OptionalParent(key: "owner_id") public var owner: User?
+
     // data
     /// Unique, 3–25 characters of letters, digits, `_`, `.` and `-`, kept lower-case.
     @Field(key: "handle") public var handle: String
     @Field(key: "name") public var name: String
     @Field(key: "description") public var description: String
     @OptionalField(key: "logo_key") public var logoKey: String?
+    /// The wide cover image across the top of the channel page.
+    @OptionalField(key: "banner_key") public var bannerKey: String?
+    /// A 16:9 picture used where the channel is listed as a card (live previews replace it while live).
+    @OptionalField(key: "thumbnail_key") public var thumbnailKey: String?
+    /// A language name from `ChannelOptions.languages`, or empty.
+    @Field(key: "language") public var language: String
+    /// A category name from `ChannelOptions.categories`, or empty.
+    @Field(key: "category") public var category: String
+    /// Social and web links, one http(s) URL per line.
+    @Field(key: "links") public var linksText: String
     @Field(key: "subscribers_count") public var subscribersCount: Int
     @Field(key: "created_at") public var createdAt: Date
 
@@ -26,9 +40,15 @@ public final class Channel: Model, @unchecked Sendable {
         self.name = name
         self.description = description
         self.logoKey = logoKey
+        self.language = ""
+        self.category = ""
+        self.linksText = ""
         self.subscribersCount = 0
         self.createdAt = createdAt
     }
+
+    /// The channel's links, in order.
+    public var links: [String] { linksText.split(separator: "\n").map(String.init) }
 
     /// Checks and normalises a handle; the message says what to change.
     public static func normalizedHandle(_ raw: String) throws(ValidationFailure) -> String {

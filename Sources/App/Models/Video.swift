@@ -38,6 +38,8 @@ public final class Video: Model, @unchecked Sendable {
     @Field(key: "visibility") public var visibility: Visibility
     @Field(key: "status") public var status: VideoStatus
     @Field(key: "created_at") public var createdAt: Date
+    /// Set by an admin: hidden from everyone but admins; the owner sees why.
+    @OptionalField(key: "takedown_reason") public var takedownReason: String?
 
     public init() {}
 
@@ -65,8 +67,8 @@ public final class Video: Model, @unchecked Sendable {
         self.createdAt = createdAt
     }
 
-    /// Whether anyone may stream it by link: ready and not private.
-    public var isStreamable: Bool { status == .ready && visibility != .private }
+    /// Whether anyone may stream it by link: ready, not private, not taken down.
+    public var isStreamable: Bool { status == .ready && visibility != .private && takedownReason == nil }
     /// Whether it appears in listings: ready and public.
-    public var isListed: Bool { status == .ready && visibility == .public }
+    public var isListed: Bool { isStreamable && visibility == .public }
 }

@@ -22,11 +22,17 @@ public struct CatalogService: Sendable {
     public init(db: any Database) { self.db = db }
 
     public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
+        try await listedVideos(channelIDs: channelID.map { [$0] }, sort: sort, page: page, perPage: perPage)
+    }
+
+    /// Listed videos of some channels (all when nil).
+    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
         var query = Video.query(on: db)
             .filter(\.$visibility == .public)
             .filter(\.$status == .ready)
+            .filter(\.$takedownReason == nil)
             .with(\.$channel)
-        if let channelID { query = query.filter(\.$channel.$id == channelID) }
+        if let channelIDs { query = query.filter(\.$channel.$id ~~ channelIDs) }
         let total = try await query.count()
         switch sort {
         case .newest: query = query.sort(\.$createdAt, .descending)
@@ -36,11 +42,18 @@ public struct CatalogService: Sendable {
         return Paged(items: items, page: page, perPage: perPage, total: total)
     }
 
-    /// A video anyone with its link may watch, with its channel; nil for unknown, private or unfinished ones.
-    public func streamableVideo(id: Int) async throws -> Video? {
-        guard let video = try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first(), video.isStreamable
+    /// A video `viewer` may watch, with its channel: anyone's when streamable by link, a private one for its
+    /// owner and admins; nil (a 404, so a stranger cannot tell it exists) otherwise.
+    public func watchableVideo(id: Int, viewer: User?) async throws -> Video? {
+        guard let video = try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first(),
+            Policy.canWatch(video, by: viewer)
         else { return nil }
         return video
+    }
+
+    /// Any video by id with its channel, whatever its state (for owners' and admins' edits).
+    public func anyVideo(id: Int) async throws -> Video? {
+        try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first()
     }
 
     public func channels() async throws -> [Channel] {
@@ -58,7 +71,7 @@ public struct CatalogService: Sendable {
     /// Listed videos per channel, for the channel list.
     public func listedVideoCount(channelID: Int) async throws -> Int {
         try await Video.query(on: db).filter(\.$channel.$id == channelID).filter(\.$visibility == .public)
-            .filter(\.$status == .ready).count()
+            .filter(\.$status == .ready).filter(\.$takedownReason == nil).count()
     }
 
     public func isEmpty() async throws -> Bool {

@@ -71,4 +71,9 @@ public enum Formatting {
     public static func iso8601(_ date: Date) -> String {
         iso8601Style.format(date)
     }
+
+    /// "45 seconds", "1 minute", "14 minutes": how long to wait.
+    public static func waitText(seconds: Int) -> String {
+        seconds < 60 ? counted(seconds, "second") : counted((seconds + 59) / 60, "minute")
+    }
 }

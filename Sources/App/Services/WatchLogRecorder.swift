@@ -18,14 +18,29 @@ public actor WatchLogRecorder {
     private let db: any Database
     private let logger: Logger
     private let capacity: Int
+    private let anonymize: Bool
     private var queue: [Entry] = []
     private var flushing = false
     public private(set) var dropped = 0
 
-    public init(db: any Database, logger: Logger, capacity: Int = 10_000) {
+    public init(db: any Database, logger: Logger, capacity: Int = 10_000, anonymize: Bool = false) {
         self.db = db
         self.logger = logger
         self.capacity = capacity
+        self.anonymize = anonymize
+    }
+
+    /// The network part of an address: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:1::`).
+    public static func anonymized(_ address: String) -> String {
+        if address.contains(":") {
+            let groups = address.split(separator: ":", omittingEmptySubsequences: false)
+            if address.hasPrefix("::") { return "::" }
+            let kept = groups.prefix(3).map { $0.isEmpty ? "0" : String($0) }
+            return kept.joined(separator: ":") + "::"
+        }
+        let octets = address.split(separator: ".")
+        guard octets.count == 4 else { return "" }
+        return octets.prefix(3).joined(separator: ".") + ".0"
     }
 
     public func record(_ entry: Entry) {
@@ -48,7 +63,8 @@ public actor WatchLogRecorder {
             queue.removeFirst(batch.count)
             let rows = batch.map {
                 WatchLog(
-                    videoID: $0.videoID, userID: $0.userID, remoteAddress: $0.remoteAddress, userAgent: $0.userAgent,
+                    videoID: $0.videoID, userID: $0.userID,
+                    remoteAddress: anonymize ? $0.remoteAddress.map(Self.anonymized) : $0.remoteAddress, userAgent: $0.userAgent,
                     source: $0.source, status: $0.status, at: $0.at)
             }
             do {

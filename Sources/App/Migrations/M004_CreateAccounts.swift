@@ -1,0 +1,108 @@
+import Fluent
+import SQLKit
+
+/// 004: users, their sessions and API tokens, and failed sign-ins for rate limiting.
+struct M004_CreateAccounts: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(User.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("username", .string, .required)
+            .field("email", .string, .required)
+            .field("password_hash", .string, .required)
+            .field("role", .string, .required)
+            .field("disabled", .bool, .required)
+            .field("last_login_at", .datetime)
+            .field("created_at", .datetime, .required)
+            .unique(on: "username")
+            .unique(on: "email")
+            .create()
+        try await database.schema(UserSession.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("user_id", .int, .required, .references(User.schema, "id", onDelete: .cascade))
+            .field("token_hash", .string, .required)
+            .field("expires_at", .datetime, .required)
+            .field("remote_address", .string)
+            .field("user_agent", .string)
+            .field("created_at", .datetime, .required)
+            .unique(on: "token_hash")
+            .create()
+        try await database.schema(APIToken.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("user_id", .int, .required, .references(User.schema, "id", onDelete: .cascade))
+            .field("token_hash", .string, .required)
+            .field("name", .string, .required)
+            .field("expires_at", .datetime, .required)
+            .field("revoked_at", .datetime)
+            .field("last_used_at", .datetime)
+            .field("created_at", .datetime, .required)
+            .unique(on: "token_hash")
+            .create()
+        try await database.schema(LoginAttempt.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("subject", .string, .required)
+            .field("created_at", .datetime, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "user_sessions_user_id_idx").on(UserSession.schema).column("user_id").run()
+        try await sql.create(index: "api_tokens_user_id_idx").on(APIToken.schema).column("user_id").run()
+        try await sql.create(index: "login_attempts_subject_idx").on(LoginAttempt.schema).column("subject").column("created_at").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema(LoginAttempt.schema).delete()
+        try await database.schema(APIToken.schema).delete()
+        try await database.schema(UserSession.schema).delete()
+        try await database.schema(User.schema).delete()
+    }
+}
+
+/// 005: channel owners and settings, video takedowns, subscriptions and counted views.
+struct M005_OwnershipAndSubscriptions: AsyncMigration {
+    func prepare(on database: any Database) async throws {
+        try await database.schema(Channel.schema)
+            // No foreign key: SQLite cannot drop a column that has one, and `revert` must work on both
+            // databases. `AccountService.deleteUser` removes a user's channels itself.
+            .field("owner_id", .int)
+            .field("banner_key", .string)
+            .field("thumbnail_key", .string)
+            .field("language", .string, .required, .sql(.default("")))
+            .field("category", .string, .required, .sql(.default("")))
+            .field("links", .string, .required, .sql(.default("")))
+            .update()
+        try await database.schema(Video.schema)
+            .field("takedown_reason", .string)
+            .update()
+        try await database.schema(Subscription.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("user_id", .int, .required, .references(User.schema, "id", onDelete: .cascade))
+            .field("channel_id", .int, .required, .references(Channel.schema, "id", onDelete: .cascade))
+            .field("created_at", .datetime, .required)
+            .unique(on: "user_id", "channel_id")
+            .create()
+        try await database.schema(VideoView.schema)
+            .field("id", .int, .identifier(auto: true))
+            .field("video_id", .int, .required, .references(Video.schema, "id", onDelete: .cascade))
+            .field("viewer", .string, .required)
+            .field("hour", .int, .required)
+            .field("created_at", .datetime, .required)
+            .unique(on: "video_id", "viewer", "hour")
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "channels_owner_id_idx").on(Channel.schema).column("owner_id").run()
+        try await sql.create(index: "subscriptions_channel_id_idx").on(Subscription.schema).column("channel_id").run()
+        try await sql.create(index: "video_views_created_at_idx").on(VideoView.schema).column("created_at").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        if let sql = database as? any SQLDatabase {
+            try await sql.drop(index: "channels_owner_id_idx").run()
+        }
+        try await database.schema(VideoView.schema).delete()
+        try await database.schema(Subscription.schema).delete()
+        try await database.schema(Video.schema).deleteField("takedown_reason").update()
+        try await database.schema(Channel.schema)
+            .deleteField("links").deleteField("category").deleteField("language").deleteField("thumbnail_key")
+            .deleteField("banner_key").deleteField("owner_id")
+            .update()
+    }
+}

@@ -1,0 +1,245 @@
+import Crypto
+import Fluent
+import Foundation
+import Media
+import NIOPosix
+import Vapor
+
+/// bcrypt on the thread pool, so hashing never blocks an event loop.
+public struct PasswordHasher: Sendable {
+    public let cost: Int
+    public let pool: NIOThreadPool
+    /// A real hash at the same cost, checked when an account does not exist so timing does not tell.
+    let dummyHash: String
+
+    public init(cost: Int, pool: NIOThreadPool) {
+        self.cost = cost
+        self.pool = pool
+        dummyHash = (try? Bcrypt.hash(Secrets.token(prefix: ""), cost: cost)) ?? ""
+    }
+
+    public func hash(_ password: String) async throws -> String {
+        let cost = self.cost
+        return try await pool.runIfActive { try Bcrypt.hash(password, cost: cost) }
+    }
+
+    public func verify(_ password: String, hash: String) async throws -> Bool {
+        try await pool.runIfActive { (try? Bcrypt.verify(password, created: hash)) ?? false }
+    }
+}
+
+/// Random tokens and their stored form.
+enum Secrets {
+    /// 32 random bytes, base64url, with a prefix that says what it is (`vts_` session, `vtt_` API token).
+    static func token(prefix: String) -> String {
+        var g = SystemRandomNumberGenerator()
+        return prefix + URLSigner.base64URL((0..<32).map { _ in UInt8.random(in: 0...255, using: &g) })
+    }
+
+    /// What the database keeps instead of a token.
+    static func digest(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+/// Why a sign-in or a credential was refused. Messages never say whether an account exists.
+public enum AuthFailure: Error, Equatable {
+    case wrongCredentials
+    case disabled
+    case tooManyAttempts(retryAfter: Int)
+    case tokenUnknown, tokenExpired, tokenRevoked
+}
+
+extension AuthFailure: AbortError {
+    public var status: HTTPResponseStatus {
+        switch self {
+        case .wrongCredentials, .tokenUnknown, .tokenExpired, .tokenRevoked: .unauthorized
+        case .disabled: .forbidden
+        case .tooManyAttempts: .tooManyRequests
+        }
+    }
+
+    public var reason: String {
+        switch self {
+        case .wrongCredentials: "Wrong username or password."
+        case .disabled: "This account has been disabled by an administrator."
+        case .tooManyAttempts(let seconds):
+            "Too many sign-in attempts. Wait \(Formatting.waitText(seconds: seconds)) and try again."
+        case .tokenUnknown: "This API token is not valid; create one with POST /api/v1/auth/token."
+        case .tokenExpired: "This API token has expired; create a new one with POST /api/v1/auth/token."
+        case .tokenRevoked: "This API token was revoked; create a new one with POST /api/v1/auth/token."
+        }
+    }
+
+    public var headers: HTTPHeaders {
+        switch self {
+        case .tooManyAttempts(let seconds): ["Retry-After": "\(seconds)"]
+        case .tokenUnknown, .tokenExpired, .tokenRevoked: ["WWW-Authenticate": "Bearer error=\"invalid_token\""]
+        default: [:]
+        }
+    }
+}
+
+/// Sign-up, sign-in with rate limits, sessions and API tokens. Takes a database, never a request.
+public struct AccountService: Sendable {
+    public struct Limits: Sendable {
+        /// Failed sign-ins per account, and per address, within `window` before 429.
+        public var perAccount = 5
+        public var perAddress = 20
+        public var window: TimeInterval = 15 * 60
+        public var sessionLifetime: TimeInterval = 30 * 86400
+        public var tokenLifetime: TimeInterval = 90 * 86400
+        public init() {}
+    }
+
+    public let db: any Database
+    public let hasher: PasswordHasher
+    public let policy: PasswordPolicy
+    public let limits: Limits
+
+    public init(db: any Database, hasher: PasswordHasher, policy: PasswordPolicy, limits: Limits = Limits()) {
+        self.db = db
+        self.hasher = hasher
+        self.policy = policy
+        self.limits = limits
+    }
+
+    // MARK: accounts
+
+    /// Creates an account after checking every rule; all broken rules are reported together.
+    public func signUp(username rawName: String, email rawEmail: String, password: String, role: Role = .user) async throws -> User {
+        var problems: [String] = []
+        var username = "", email = ""
+        do { username = try User.normalizedUsername(rawName) } catch { problems.append(error.description.capitalizedFirst + ".") }
+        do { email = try User.normalizedEmail(rawEmail) } catch { problems.append(error.description.capitalizedFirst + ".") }
+        problems += policy.problems(password: password, username: username.isEmpty ? rawName : username, email: email.isEmpty ? rawEmail : email)
+        if !username.isEmpty, try await User.query(on: db).filter(\.$username == username).first() != nil {
+            problems.append("The username '\(username)' is taken; choose another.")
+        }
+        if !email.isEmpty, try await User.query(on: db).filter(\.$email == email).first() != nil {
+            problems.append("An account with this e-mail address exists already; sign in instead.")
+        }
+        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        let user = User(username: username, email: email, passwordHash: try await hasher.hash(password), role: role)
+        do {
+            try await user.create(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw ValidationFailure("The username or e-mail address was taken a moment ago; choose another.")
+        }
+        return user
+    }
+
+    /// Sets a new password after checking the rules.
+    public func setPassword(_ user: User, to password: String) async throws {
+        let problems = policy.problems(password: password, username: user.username, email: user.email)
+        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        user.passwordHash = try await hasher.hash(password)
+        try await user.save(on: db)
+    }
+
+    /// Checks a username (or e-mail) and password. Failed attempts are counted per account and per address;
+    /// past the limit the answer is 429 until the oldest counted attempt leaves the window.
+    public func authenticate(login: String, password: String, address: String?, now: Date = Date()) async throws -> User {
+        let login = login.trimmingCharacters(in: .whitespaces).lowercased()
+        let subjects = ["user:" + String(login.prefix(254))] + (address.map { ["addr:" + $0] } ?? [])
+        let since = now.addingTimeInterval(-limits.window)
+        for (index, subject) in subjects.enumerated() {
+            let recent = try await LoginAttempt.query(on: db).filter(\.$subject == subject).filter(\.$createdAt > since)
+                .sort(\.$createdAt).all()
+            if recent.count >= (index == 0 ? limits.perAccount : limits.perAddress) {
+                let oldest = recent[recent.count - (index == 0 ? limits.perAccount : limits.perAddress)].createdAt
+                throw AuthFailure.tooManyAttempts(retryAfter: max(1, Int((oldest.timeIntervalSince(since)).rounded(.up))))
+            }
+        }
+        let user = try await User.query(on: db).group(.or) { $0.filter(\.$username == login).filter(\.$email == login) }.first()
+        // Unknown accounts cost the same bcrypt work, so timing does not tell them apart.
+        let ok = try await hasher.verify(password, hash: user?.passwordHash ?? hasher.dummyHash)
+        guard let user, ok else {
+            try await subjects.map { LoginAttempt(subject: $0, at: now) }.create(on: db)
+            throw AuthFailure.wrongCredentials
+        }
+        guard !user.disabled else { throw AuthFailure.disabled }
+        try await LoginAttempt.query(on: db).filter(\.$subject == subjects[0]).delete()
+        user.lastLoginAt = now
+        try await user.save(on: db)
+        // Old attempts are of no further use; keep the table small.
+        try await LoginAttempt.query(on: db).filter(\.$createdAt < since).delete()
+        return user
+    }
+
+    // MARK: sessions
+
+    /// Starts a browser session and returns the cookie value. Signing in always makes a new one (the id rotates).
+    public func startSession(for user: User, address: String?, userAgent: String?, now: Date = Date()) async throws -> String {
+        let token = Secrets.token(prefix: "vts_")
+        try await UserSession(
+            userID: try user.requireID(), tokenHash: Secrets.digest(token), expiresAt: now.addingTimeInterval(limits.sessionLifetime),
+            remoteAddress: address, userAgent: userAgent, createdAt: now
+        ).create(on: db)
+        return token
+    }
+
+    /// The session and its user for a cookie value, if it is current and the user is not disabled.
+    /// A session used after half its lifetime is extended (a sliding expiry written at most that often).
+    public func session(token: String, now: Date = Date()) async throws -> (UserSession, User)? {
+        guard token.hasPrefix("vts_"), token.count < 100,
+            let session = try await UserSession.query(on: db).filter(\.$tokenHash == Secrets.digest(token)).with(\.$user).first()
+        else { return nil }
+        guard session.expiresAt > now, !session.user.disabled else {
+            try await session.delete(on: db)
+            return nil
+        }
+        if session.expiresAt.timeIntervalSince(now) < limits.sessionLifetime / 2 {
+            session.expiresAt = now.addingTimeInterval(limits.sessionLifetime)
+            try await session.save(on: db)
+        }
+        return (session, session.user)
+    }
+
+    public func endSession(token: String) async throws {
+        try await UserSession.query(on: db).filter(\.$tokenHash == Secrets.digest(token)).delete()
+    }
+
+    // MARK: API tokens
+
+    /// Issues a bearer token; the plain value is returned once and only its digest is stored.
+    public func issueToken(for user: User, name: String = "api", lifetime: TimeInterval? = nil, now: Date = Date()) async throws -> (token: String, record: APIToken) {
+        let token = Secrets.token(prefix: "vtt_")
+        let record = APIToken(
+            userID: try user.requireID(), tokenHash: Secrets.digest(token), name: String(name.prefix(100)),
+            expiresAt: now.addingTimeInterval(lifetime ?? limits.tokenLifetime), createdAt: now)
+        try await record.create(on: db)
+        return (token, record)
+    }
+
+    /// The token record and its user, or why it is refused.
+    public func bearer(token: String, now: Date = Date()) async throws -> (APIToken, User) {
+        guard token.hasPrefix("vtt_"), token.count < 100,
+            let record = try await APIToken.query(on: db).filter(\.$tokenHash == Secrets.digest(token)).with(\.$user).first()
+        else { throw AuthFailure.tokenUnknown }
+        if record.revokedAt != nil { throw AuthFailure.tokenRevoked }
+        if record.expiresAt <= now { throw AuthFailure.tokenExpired }
+        if record.user.disabled { throw AuthFailure.disabled }
+        if record.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
+            record.lastUsedAt = now
+            try await record.save(on: db)
+        }
+        return (record, record.user)
+    }
+
+    public func revoke(_ record: APIToken, now: Date = Date()) async throws {
+        record.revokedAt = now
+        try await record.save(on: db)
+    }
+
+    /// Ends every session and token of a user (when disabled, or on request).
+    public func signOutEverywhere(userID: Int, now: Date = Date()) async throws {
+        try await UserSession.query(on: db).filter(\.$user.$id == userID).delete()
+        try await APIToken.query(on: db).filter(\.$user.$id == userID).filter(\.$revokedAt == nil)
+            .set(\.$revokedAt, to: now).update()
+    }
+}
+
+extension String {
+    var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
+}

@@ -1,0 +1,230 @@
+import Fluent
+import Foundation
+import Media
+import SQLKit
+import Vapor
+
+/// Who may change what: a channel's owner or an admin. Everyone else gets 403 and nothing changes.
+public enum Policy {
+    public static func canEdit(_ channel: Channel, by user: User?) -> Bool {
+        guard let user else { return false }
+        return user.isAdmin || (channel.$owner.id != nil && channel.$owner.id == user.id)
+    }
+
+    /// Whether `user` may watch `video` (its channel loaded): streamable by link, or theirs, or they are an admin.
+    /// A taken-down video stays visible to admins only.
+    public static func canWatch(_ video: Video, by user: User?) -> Bool {
+        if video.isStreamable { return true }
+        guard let user, video.status == .ready else { return false }
+        if user.isAdmin { return true }
+        return video.takedownReason == nil && canEdit(video.channel, by: user)
+    }
+
+    /// Throws 401 for nobody signed in, 403 for someone else.
+    public static func requireEdit(_ channel: Channel, by user: User?) throws {
+        guard let user else { throw Abort(.unauthorized, reason: "Sign in to change this channel.") }
+        guard canEdit(channel, by: user) else {
+            throw Abort(.forbidden, reason: "Only the owner of @\(channel.handle) can change it (you are signed in as \(user.username)).")
+        }
+    }
+}
+
+/// Fixed choices for channel settings, as the reference's language and category fields had.
+public enum ChannelOptions {
+    public static let languages = [
+        "English", "Spanish", "Portuguese", "French", "German", "Italian", "Dutch", "Polish", "Ukrainian", "Russian",
+        "Turkish", "Arabic", "Hindi", "Chinese", "Japanese", "Korean", "Other",
+    ]
+    public static let categories = [
+        "Gaming", "Just Chatting", "Music", "Art", "Education", "Science & Technology", "Sports", "Entertainment",
+        "Film & Animation", "News & Politics", "Travel & Events", "Food & Drink", "Other",
+    ]
+}
+
+/// Creating and changing channels, their pictures, and deleting them with their files.
+public struct ChannelService: Sendable {
+    public let db: any Database
+    public let storage: any MediaStorage
+
+    public init(db: any Database, storage: any MediaStorage) {
+        self.db = db
+        self.storage = storage
+    }
+
+    /// The editable fields; `nil` leaves a field unchanged.
+    public struct Settings: Sendable, Content {
+        public var handle: String?
+        public var name: String?
+        public var description: String?
+        public var language: String?
+        public var category: String?
+        public var links: [String]?
+        public init(handle: String? = nil, name: String? = nil, description: String? = nil, language: String? = nil, category: String? = nil, links: [String]? = nil) {
+            self.handle = handle
+            self.name = name
+            self.description = description
+            self.language = language
+            self.category = category
+            self.links = links
+        }
+    }
+
+    public func create(owner: User, _ settings: Settings) async throws -> Channel {
+        guard let rawHandle = settings.handle, !rawHandle.isEmpty else {
+            throw ValidationFailure("Choose a handle: 3 to 25 letters, digits, '_', '.' or '-'.")
+        }
+        let channel = Channel(handle: "", name: "")
+        channel.$owner.id = try owner.requireID()
+        try await apply(Settings(handle: rawHandle, name: settings.name ?? rawHandle, description: settings.description,
+                                 language: settings.language, category: settings.category, links: settings.links), to: channel)
+        return channel
+    }
+
+    /// Checks every field, then saves; a taken handle is a clear 409-style message, not a database error.
+    public func apply(_ settings: Settings, to channel: Channel) async throws {
+        var problems: [String] = []
+        if let raw = settings.handle {
+            let normalized: String?
+            do { normalized = try Channel.normalizedHandle(raw) } catch {
+                normalized = nil
+                problems.append(error.description.capitalizedFirst + ".")
+            }
+            if let handle = normalized {
+                if handle != channel.handle {
+                    if Self.reservedHandles.contains(handle) {
+                        problems.append("The handle @\(handle) is reserved; choose another.")
+                    } else if try await Channel.query(on: db).filter(\.$handle == handle).first() != nil {
+                        problems.append("The handle @\(handle) is taken; choose another.")
+                    }
+                    channel.handle = handle
+                }
+            }
+        }
+        if let name = settings.name?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if name.isEmpty || name.count > 100 { problems.append("A channel name has 1 to 100 characters.") }
+            channel.name = name
+        }
+        if let bio = settings.description {
+            if bio.count > 5000 { problems.append("The description can have at most 5000 characters; it has \(bio.count).") }
+            channel.description = bio.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let language = settings.language {
+            if !language.isEmpty && !ChannelOptions.languages.contains(language) {
+                problems.append("Choose a language from the list.")
+            }
+            channel.language = language
+        }
+        if let category = settings.category {
+            if !category.isEmpty && !ChannelOptions.categories.contains(category) {
+                problems.append("Choose a category from the list.")
+            }
+            channel.category = category
+        }
+        if let links = settings.links {
+            let cleaned = links.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if cleaned.count > 10 { problems.append("A channel can list at most 10 links.") }
+            for link in cleaned where !Self.isWebLink(link) {
+                problems.append("'\(link.prefix(80))' is not a web link; links start with https:// or http://.")
+            }
+            channel.linksText = cleaned.joined(separator: "\n")
+        }
+        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        do {
+            try await channel.save(on: db)
+        } catch let error as any DatabaseError where error.isConstraintFailure {
+            throw ValidationFailure("The handle @\(channel.handle) was taken a moment ago; choose another.")
+        }
+    }
+
+    /// Paths of the site itself, which a handle may not shadow.
+    static let reservedHandles: Set<String> = ["admin", "api", "studio", "login", "logout", "signup", "feed", "watch", "videos", "channels", "live"]
+
+    static func isWebLink(_ text: String) -> Bool {
+        guard text.count <= 500, let url = URL(string: text), let scheme = url.scheme?.lowercased(),
+            scheme == "https" || scheme == "http", let host = url.host, !host.isEmpty
+        else { return false }
+        return true
+    }
+
+    /// Validates and re-encodes a picture from a temporary file, stores it, and drops the one it replaces.
+    public func setImage(_ kind: ImageKind, from upload: String, on channel: Channel) async throws {
+        let (key, path) = try storage.reserve(prefix: "img", fileExtension: "jpg")
+        do {
+            try await FFmpeg.processImage(upload, kind: kind, to: path)
+        } catch {
+            storage.delete(key)
+            if error is ProcessError { throw ImageError.notImage("it could not be decoded") }
+            throw error
+        }
+        let old: String?
+        switch kind {
+        case .logo: old = channel.logoKey; channel.logoKey = key
+        case .banner: old = channel.bannerKey; channel.bannerKey = key
+        case .thumbnail: old = channel.thumbnailKey; channel.thumbnailKey = key
+        }
+        try await channel.save(on: db)
+        if let old { storage.delete(old) }
+    }
+
+    /// Deletes a channel, its videos and every stored file of both.
+    public func delete(_ channel: Channel) async throws {
+        let videos = try await Video.query(on: db).filter(\.$channel.$id == channel.requireID()).all()
+        let keys = videos.flatMap { [$0.mediaKey, $0.thumbnailKey].compactMap { $0 } }
+            + [channel.logoKey, channel.bannerKey, channel.thumbnailKey].compactMap { $0 }
+        try await db.transaction { db in
+            for video in videos { try await video.delete(on: db) }
+            try await channel.delete(on: db)
+        }
+        for key in keys { storage.delete(key) }
+    }
+}
+
+/// Changing and deleting videos.
+public struct VideoService: Sendable {
+    public let db: any Database
+    public let storage: any MediaStorage
+
+    public init(db: any Database, storage: any MediaStorage) {
+        self.db = db
+        self.storage = storage
+    }
+
+    public struct Changes: Sendable, Content {
+        public var title: String?
+        public var description: String?
+        public var visibility: String?
+        public init(title: String? = nil, description: String? = nil, visibility: String? = nil) {
+            self.title = title
+            self.description = description
+            self.visibility = visibility
+        }
+    }
+
+    public func update(_ video: Video, _ changes: Changes) async throws {
+        var problems: [String] = []
+        if let title = changes.title?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if title.isEmpty || title.count > 100 { problems.append("A title has 1 to 100 characters.") }
+            video.title = title
+        }
+        if let description = changes.description {
+            if description.count > 5000 { problems.append("The description can have at most 5000 characters.") }
+            video.description = description.trimmingCharacters(in: .whitespacesAndNewlines)
+        }
+        if let raw = changes.visibility {
+            if let visibility = Visibility(rawValue: raw) {
+                video.visibility = visibility
+            } else {
+                problems.append("Visibility is public, unlisted or private; '\(raw.prefix(40))' is none of them.")
+            }
+        }
+        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        try await video.save(on: db)
+    }
+
+    /// Deletes the row, then its files.
+    public func delete(_ video: Video) async throws {
+        let keys = [video.mediaKey, video.thumbnailKey].compactMap { $0 }
+        try await video.delete(on: db)
+        for key in keys { storage.delete(key) }
+    }
+}
