@@ -37,12 +37,13 @@ public func runVideotube() async {
     if status != 0 { exit(status) }
 }
 
-/// The command table: `serve` (default), `import`, `demo`, `migrate`, `routes`.
+/// The command table: `serve` (default), `import`, `demo`, `user`, `migrate`, `routes`.
 public func registerCommands(_ app: Application) {
     let vaporServe = app.asyncCommands.commands["serve"] ?? app.asyncCommands.defaultCommand!
     app.asyncCommands.use(VideotubeServeCommand(vaporServe: vaporServe), as: "serve", isDefault: true)
     app.asyncCommands.use(ImportCommand(), as: "import")
     app.asyncCommands.use(DemoCommand(), as: "demo")
+    app.asyncCommands.use(UserCommand(), as: "user")
 }
 
 enum Entrypoint {

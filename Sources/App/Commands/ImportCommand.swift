@@ -1,7 +1,8 @@
+import Fluent
 import Media
 import Vapor
 
-/// `videotube import FILE --channel HANDLE [--title T] [--description D]`
+/// `videotube import FILE --channel HANDLE [--title T] [--description D] [--owner USERNAME]`
 struct ImportCommand: AsyncCommand {
     struct Signature: CommandSignature {
         @Argument(name: "file", help: "The video file to import (MP4, WebM, MKV, MOV …).")
@@ -12,6 +13,8 @@ struct ImportCommand: AsyncCommand {
         var title: String?
         @Option(name: "description", short: "d", help: "Description.")
         var description: String?
+        @Option(name: "owner", short: "o", help: "Username that owns the channel the import creates (an existing channel must be theirs).")
+        var owner: String?
         init() {}
     }
 
@@ -23,7 +26,13 @@ struct ImportCommand: AsyncCommand {
         }
         let app = context.application
         try await prepareDatabase(app)
-        let options = VideoImporter.Options(channelHandle: channel, title: signature.title, description: signature.description ?? "")
+        var options = VideoImporter.Options(channelHandle: channel, title: signature.title, description: signature.description ?? "")
+        if let owner = signature.owner {
+            guard let user = try await User.query(on: app.db).filter(\.$username == owner.lowercased()).first() else {
+                throw ValidationFailure("there is no user '\(owner)'; create one with videotube user create \(owner) --email ADDRESS")
+            }
+            options.ownerID = try user.requireID()
+        }
         let video = try await VideoImporter(db: app.db, storage: app.videotube.storage).importFile(at: signature.file, options)
         let codecs = [video.videoCodec, video.audioCodec].compactMap { $0 }.joined(separator: "/")
         context.console.print(

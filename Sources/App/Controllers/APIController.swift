@@ -41,7 +41,7 @@ struct APIController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
-        return try video.toDTO(links: req.mediaLinks, site: req.siteBase)
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, userID: req.user?.id)
     }
 
     /// GET /api/v1/channels

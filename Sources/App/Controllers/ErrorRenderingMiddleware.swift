@@ -37,6 +37,11 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         let path = request.url.path
         let wantsJSON = Self.jsonPrefixes.contains { path.hasPrefix($0) }
             || (request.headers.first(name: .accept)?.contains("application/json") ?? false)
+        if !wantsJSON, error is LoginRequired {
+            // A browser on a page that needs an account goes to the sign-in page and comes back afterwards.
+            let back = request.method == .GET ? request.url.string : "/"
+            return request.redirect(to: "/login?next=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+        }
         if wantsJSON {
             let body = ErrorDTO(error: .init(code: ErrorDTO.code(for: status), message: message))
             let response = Response(status: status, headers: headers)
@@ -45,7 +50,7 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         }
         let page = ErrorPage(status: Int(status.code), title: status.code == 404 ? "Not Found" : status.reasonPhrase, message: message)
         do {
-            let response = try await request.view.render("error", page).encodeResponse(for: request)
+            let response = try await request.render("error", page).encodeResponse(for: request)
             response.status = status
             return response
         } catch {

@@ -9,7 +9,7 @@ struct PageController {
         let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks
         let more = page * perPage < result.total ? page + 1 : nil
-        return try await req.view.render(
+        return try await req.render(
             "home", HomePage(sort: sort.rawValue, videos: try result.items.map { try VideoCard($0, links: links) }, nextPage: more))
     }
 
@@ -21,7 +21,7 @@ struct PageController {
             let count = try await req.catalog.listedVideoCount(channelID: try channel.requireID())
             cards.append(ChannelCard(channel, videoCount: count, links: links))
         }
-        return try await req.view.render("channels", ChannelsPage(channels: cards))
+        return try await req.render("channels", ChannelsPage(channels: cards))
     }
 
     /// GET /@handle
@@ -38,8 +38,10 @@ struct PageController {
             joinedText: "Joined \(Formatting.day(channel.createdAt))",
             subscribersText: Formatting.counted(channel.subscribersCount, "subscriber"),
             videoCountText: Formatting.counted(videos.total, "video"),
-            videos: try videos.items.map { try VideoCard($0, links: links) })
-        return try await req.view.render("channel", page)
+            videos: try videos.items.map { try VideoCard($0, links: links) },
+            bannerURL: channel.bannerKey.map { links.url(key: $0) }, language: channel.language, category: channel.category,
+            links: channel.links, subscribe: try await subscribeBox(channel, req: req, back: "/@\(channel.handle)"))
+        return try await req.render("channel", page)
     }
 
     /// GET /watch?v=ID
@@ -53,14 +55,27 @@ struct PageController {
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
         let page = WatchPage(
             title: "\(video.title) · Videotube", videoID: id, videoTitle: video.title,
-            streamURL: links.url(key: video.mediaKey, videoID: id), posterURL: video.thumbnailKey.map { links.url(key: $0) },
+            streamURL: links.url(key: video.mediaKey, videoID: id, userID: req.user?.id), posterURL: video.thumbnailKey.map { links.url(key: $0) },
             mimeType: video.mimeType, downloadURL: "/videos/\(id)/download",
             viewsText: Formatting.counted(video.views, "view"),
             dateText: Formatting.day(video.createdAt), ageText: Formatting.age(of: video.createdAt),
             description: video.description, channelName: channel.name, channelURL: "/@\(channel.handle)",
             channelLogoURL: channel.logoURL(links, site: ""),
             subscribersText: Formatting.counted(channel.subscribersCount, "subscriber"),
-            resolutionText: "\(video.width)×\(video.height)", upNext: try others.map { try VideoCard($0, links: links) })
-        return try await req.view.render("watch", page)
+            resolutionText: "\(video.width)×\(video.height)", upNext: try others.map { try VideoCard($0, links: links) },
+            subscribe: try await subscribeBox(channel, req: req, back: "/watch?v=\(id)"),
+            editURL: Policy.canEdit(channel, by: req.user) ? "/studio/videos/\(id)" : nil,
+            visibility: video.visibility == .public ? "" : video.visibility.rawValue.capitalizedFirst)
+        return try await req.render("watch", page)
+    }
+
+    private func subscribeBox(_ channel: Channel, req: Request, back: String) async throws -> SubscribeBox {
+        let id = try channel.requireID()
+        var subscribed = false
+        if let user = req.user { subscribed = try await req.subscriptions.isSubscribed(userID: user.requireID(), channelID: id) }
+        return SubscribeBox(
+            channelID: id, signedIn: req.user != nil, subscribed: subscribed, canEdit: Policy.canEdit(channel, by: req.user),
+            settingsURL: "/studio/channels/\(id)",
+            loginURL: "/login?next=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
     }
 }

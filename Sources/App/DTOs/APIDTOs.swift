@@ -8,9 +8,54 @@ struct ChannelDTO: Content {
     var name: String
     var description: String
     var logo_url: String
+    var banner_url: String?
+    var thumbnail_url: String?
+    var language: String
+    var category: String
+    var links: [String]
+    var owner_id: Int?
     var subscribers_count: Int
     var created_at: Date
     var url: String
+}
+
+/// A user as `/api/v1/me` and sign-up return it (the e-mail only to the user themself).
+struct UserDTO: Content {
+    var id: Int
+    var username: String
+    var email: String?
+    var role: String
+    var created_at: Date
+    var channels: [ChannelDTO]
+
+    init(_ user: User, channels: [Channel], links: MediaLinks, site: String, withEmail: Bool) throws {
+        id = try user.requireID()
+        username = user.username
+        email = withEmail ? user.email : nil
+        role = user.role.rawValue
+        created_at = user.createdAt
+        self.channels = try channels.map { try $0.toDTO(links: links, site: site) }
+    }
+}
+
+/// `POST /api/v1/auth/token`.
+struct TokenDTO: Content {
+    var token: String
+    var expires_at: Date
+    var token_type: String
+}
+
+/// Whether the caller follows a channel, and its count now.
+struct SubscriptionDTO: Content {
+    var channel_id: Int
+    var subscribed: Bool
+    var subscribers_count: Int
+}
+
+/// `POST /api/v1/videos/{id}/views`.
+struct ViewDTO: Content {
+    var counted: Bool
+    var views: Int
 }
 
 /// A video as `/api/v1` returns it, with every URL a client needs.
@@ -66,13 +111,15 @@ extension Channel {
     func toDTO(links: MediaLinks, site: String) throws -> ChannelDTO {
         ChannelDTO(
             id: try requireID(), handle: handle, name: name, description: description,
-            logo_url: logoURL(links, site: site), subscribers_count: subscribersCount, created_at: createdAt,
-            url: "\(site)/@\(handle)")
+            logo_url: logoURL(links, site: site), banner_url: bannerKey.map { links.url(key: $0) },
+            thumbnail_url: thumbnailKey.map { links.url(key: $0) }, language: language, category: category, links: self.links,
+            owner_id: $owner.id, subscribers_count: subscribersCount, created_at: createdAt, url: "\(site)/@\(handle)")
     }
 }
 
 extension Video {
-    func toDTO(links: MediaLinks, site: String) throws -> VideoDTO {
+    /// `userID` goes into the signed media URL (the watch log then knows who played it).
+    func toDTO(links: MediaLinks, site: String, userID: Int? = nil) throws -> VideoDTO {
         let id = try requireID()
         let channel = self.channel
         return VideoDTO(
@@ -82,7 +129,7 @@ extension Video {
                 logo_url: channel.logoURL(links, site: site), subscribers_count: channel.subscribersCount),
             duration: duration, size: size, width: width, height: height, mime_type: mimeType, video_codec: videoCodec,
             audio_codec: audioCodec, views: views, visibility: visibility.rawValue, status: status.rawValue,
-            created_at: createdAt, stream_url: links.url(key: mediaKey, videoID: id),
+            created_at: createdAt, stream_url: links.url(key: mediaKey, videoID: id, userID: userID),
             app_stream_url: "\(site)/videos/\(id)/stream", download_url: "\(site)/videos/\(id)/download",
             thumbnail_url: thumbnailKey.map { links.url(key: $0) }, watch_url: "\(site)/watch?v=\(id)")
     }

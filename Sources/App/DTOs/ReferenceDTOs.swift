@@ -46,7 +46,8 @@ struct ReferenceVideoWithChannel: Content {
     }
 }
 
-/// An item of `/all_channels`. Until accounts exist the owner is the channel itself: its handle and no id.
+/// An item of `/all_channels`. A channel without an owner (demo or imported without `--owner`) names its own
+/// handle as `owner_username` and has a null `owner_id`.
 struct ReferenceChannel: Content {
     var id: Int
     var name: String
@@ -110,6 +111,6 @@ extension Channel {
     func toReference(links: MediaLinks, site: String) throws -> ReferenceChannel {
         ReferenceChannel(
             id: try requireID(), name: name, description: description, logo_url: logoURL(links, site: site),
-            subscribers_count: subscribersCount, owner_username: handle, owner_id: nil)
+            subscribers_count: subscribersCount, owner_username: loadedOwner?.username ?? handle, owner_id: $owner.id)
     }
 }

@@ -47,6 +47,9 @@ public final class Channel: Model, @unchecked Sendable {
         self.createdAt = createdAt
     }
 
+    /// The owner when it was loaded with the channel.
+    public var loadedOwner: User? { $owner.value.flatMap { $0 } }
+
     /// The channel's links, in order.
     public var links: [String] { linksText.split(separator: "\n").map(String.init) }
 
@@ -68,6 +71,9 @@ public final class Channel: Model, @unchecked Sendable {
 
 /// A rule a value broke, worded for the person who typed it.
 public struct ValidationFailure: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
+    /// Each broken rule, one sentence each.
+    public let problems: [String]
+    public var description: String { problems.joined(separator: " ") }
+    public init(_ description: String) { problems = [description] }
+    public init(problems: [String]) { self.problems = problems }
 }

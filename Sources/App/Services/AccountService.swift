@@ -119,7 +119,7 @@ public struct AccountService: Sendable {
         if !email.isEmpty, try await User.query(on: db).filter(\.$email == email).first() != nil {
             problems.append("An account with this e-mail address exists already; sign in instead.")
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         let user = User(username: username, email: email, passwordHash: try await hasher.hash(password), role: role)
         do {
             try await user.create(on: db)
@@ -132,7 +132,7 @@ public struct AccountService: Sendable {
     /// Sets a new password after checking the rules.
     public func setPassword(_ user: User, to password: String) async throws {
         let problems = policy.problems(password: password, username: user.username, email: user.email)
-        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         user.passwordHash = try await hasher.hash(password)
         try await user.save(on: db)
     }

@@ -57,15 +57,15 @@ public struct CatalogService: Sendable {
     }
 
     public func channels() async throws -> [Channel] {
-        try await Channel.query(on: db).sort(\.$subscribersCount, .descending).sort(\.$id).all()
+        try await Channel.query(on: db).with(\.$owner).sort(\.$subscribersCount, .descending).sort(\.$id).all()
     }
 
     public func channel(id: Int) async throws -> Channel? {
-        try await Channel.find(id, on: db)
+        try await Channel.query(on: db).filter(\.$id == id).with(\.$owner).first()
     }
 
     public func channel(handle: String) async throws -> Channel? {
-        try await Channel.query(on: db).filter(\.$handle == handle.lowercased()).first()
+        try await Channel.query(on: db).filter(\.$handle == handle.lowercased()).with(\.$owner).first()
     }
 
     /// Listed videos per channel, for the channel list.

@@ -128,7 +128,7 @@ public struct ChannelService: Sendable {
             }
             channel.linksText = cleaned.joined(separator: "\n")
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         do {
             try await channel.save(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {
@@ -217,7 +217,7 @@ public struct VideoService: Sendable {
                 problems.append("Visibility is public, unlisted or private; '\(raw.prefix(40))' is none of them.")
             }
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems.joined(separator: " ")) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         try await video.save(on: db)
     }
 

@@ -24,6 +24,8 @@ public struct VideoImporter: Sendable {
         public var channelName: String?
         public var channelDescription: String = ""
         public var channelLogoKey: String?
+        /// Owner of the channel when this import creates it; an existing channel must already be theirs.
+        public var ownerID: Int?
 
         public init(channelHandle: String, title: String? = nil, description: String = "") {
             self.channelHandle = channelHandle
@@ -36,6 +38,11 @@ public struct VideoImporter: Sendable {
         let handle = try Channel.normalizedHandle(options.channelHandle)
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ValidationFailure("cannot read '\(path)': check the path and its permissions")
+        }
+        if let ownerID = options.ownerID, let existing = try await Channel.query(on: db).filter(\.$handle == handle).first(),
+            existing.$owner.id != ownerID
+        {
+            throw ValidationFailure("the channel @\(handle) exists and belongs to someone else; choose another --channel")
         }
         let probe = try await FFmpeg.probeVideo(path)
         let originalExtension = (path as NSString).pathExtension
@@ -73,6 +80,7 @@ public struct VideoImporter: Sendable {
         let channel = Channel(
             handle: handle, name: options.channelName ?? handle, description: options.channelDescription,
             logoKey: options.channelLogoKey, createdAt: options.createdAt)
+        channel.$owner.id = options.ownerID
         do {
             try await channel.save(on: db)
             return channel

@@ -9,4 +9,20 @@ struct ChannelPage: Encodable {
     var subscribersText: String
     var videoCountText: String
     var videos: [VideoCard]
+    var bannerURL: String?
+    var language: String
+    var category: String
+    var links: [String]
+    var subscribe: SubscribeBox
+}
+
+/// The subscribe button wherever a channel is shown: a form for signed-in users, a sign-in link otherwise,
+/// and a link to the settings for the channel's owner.
+struct SubscribeBox: Encodable {
+    var channelID: Int
+    var signedIn: Bool
+    var subscribed: Bool
+    var canEdit: Bool
+    var settingsURL: String
+    var loginURL: String
 }

@@ -17,4 +17,7 @@ struct WatchPage: Encodable {
     var subscribersText: String
     var resolutionText: String
     var upNext: [VideoCard]
+    var subscribe: SubscribeBox
+    var editURL: String?
+    var visibility: String
 }

@@ -1,0 +1,197 @@
+import Fluent
+import Media
+import Vapor
+
+/// `/api/v1` writes and the signed-in user's lists. Each write checks, in order: signed in (401), the thing
+/// exists (404), the caller may change it (403); a refused request changes nothing.
+struct AccountAPIController {
+    // MARK: channels
+
+    /// POST /api/v1/channels
+    func createChannel(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        let channel = try await req.channels.create(owner: user, try req.content.decode(ChannelService.Settings.self))
+        let response = try await channel.toDTO(links: req.mediaLinks, site: req.siteBase).encodeResponse(for: req)
+        response.status = .created
+        response.headers.replaceOrAdd(name: .location, value: "/api/v1/channels/\(try channel.requireID())")
+        return response
+    }
+
+    /// PATCH /api/v1/channels/:id
+    func updateChannel(req: Request) async throws -> ChannelDTO {
+        let channel = try await editableChannel(req)
+        try await req.channels.apply(try req.content.decode(ChannelService.Settings.self), to: channel)
+        return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    /// DELETE /api/v1/channels/:id
+    func deleteChannel(req: Request) async throws -> HTTPStatus {
+        try await req.channels.delete(try await editableChannel(req))
+        return .noContent
+    }
+
+    /// PUT /api/v1/channels/:id/images/:kind — the picture as the raw body (or multipart field `image`).
+    func putImage(req: Request) async throws -> ChannelDTO {
+        let channel = try await editableChannel(req)
+        guard let kind = ImageKind(rawValue: req.parameters.get("kind") ?? "") else {
+            throw Abort(.notFound, reason: "Pictures are logo, banner or thumbnail.")
+        }
+        var bytes: ByteBuffer?
+        if req.headers.contentType?.type == "multipart" {
+            struct Upload: Content { var image: File? }
+            bytes = try req.content.decode(Upload.self).image?.data
+        } else {
+            bytes = req.body.data
+        }
+        guard let bytes, bytes.readableBytes > 0 else {
+            throw Abort(.badRequest, reason: "Send the picture as the request body (Content-Type: image/jpeg, image/png …).")
+        }
+        do {
+            try await ImageUpload.apply(kind, bytes: bytes, to: channel, req: req)
+        } catch let error as ImageError {
+            throw Abort(.unprocessableEntity, reason: "The \(kind.label) was not changed: \(error.description).")
+        }
+        return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    // MARK: videos
+
+    /// PATCH /api/v1/videos/:id — `title`, `description`, `visibility`.
+    func updateVideo(req: Request) async throws -> VideoDTO {
+        let video = try await editableVideo(req)
+        try await req.videos.update(video, try req.content.decode(VideoService.Changes.self))
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    /// DELETE /api/v1/videos/:id
+    func deleteVideo(req: Request) async throws -> HTTPStatus {
+        try await req.videos.delete(try await editableVideo(req))
+        return .noContent
+    }
+
+    /// POST /api/v1/videos/:id/views — the player reports that playback started; counted once per viewer an hour.
+    func recordView(req: Request) async throws -> ViewDTO {
+        let id = try req.numericID(status: .badRequest, what: "video")
+        guard try await req.catalog.watchableVideo(id: id, viewer: req.user) != nil else {
+            throw Abort(.notFound, reason: "no video with id \(id)")
+        }
+        let (counted, views) = try await ViewCounter(db: req.db).record(videoID: id, viewer: req.viewerKey)
+        return ViewDTO(counted: counted, views: views)
+    }
+
+    // MARK: subscriptions
+
+    /// GET /api/v1/channels/:id/subscription
+    func subscription(req: Request) async throws -> SubscriptionDTO {
+        let user = try req.requireUser()
+        let channel = try await findChannel(req)
+        let id = try channel.requireID()
+        return SubscriptionDTO(
+            channel_id: id, subscribed: try await req.subscriptions.isSubscribed(userID: user.requireID(), channelID: id),
+            subscribers_count: channel.subscribersCount)
+    }
+
+    /// PUT /api/v1/channels/:id/subscription — idempotent.
+    func subscribe(req: Request) async throws -> SubscriptionDTO {
+        try await changeSubscription(req, subscribe: true)
+    }
+
+    /// DELETE /api/v1/channels/:id/subscription — idempotent.
+    func unsubscribe(req: Request) async throws -> SubscriptionDTO {
+        try await changeSubscription(req, subscribe: false)
+    }
+
+    private func changeSubscription(_ req: Request, subscribe: Bool) async throws -> SubscriptionDTO {
+        let user = try req.requireUser()
+        let id = try await findChannel(req).requireID()
+        let userID = try user.requireID()
+        if subscribe {
+            try await req.subscriptions.subscribe(userID: userID, channelID: id)
+        } else {
+            try await req.subscriptions.unsubscribe(userID: userID, channelID: id)
+        }
+        let count = try await Channel.find(id, on: req.db)?.subscribersCount ?? 0
+        return SubscriptionDTO(channel_id: id, subscribed: subscribe, subscribers_count: count)
+    }
+
+    /// GET /api/v1/me/subscriptions
+    func mySubscriptions(req: Request) async throws -> ListDTO<ChannelDTO> {
+        let user = try req.requireUser()
+        let links = req.mediaLinks, site = req.siteBase
+        return ListDTO(data: try await req.subscriptions.channels(userID: user.requireID()).map { try $0.toDTO(links: links, site: site) })
+    }
+
+    /// GET /api/v1/me/feed — newest videos of the channels I follow.
+    func myFeed(req: Request) async throws -> PageDTO<VideoDTO> {
+        let user = try req.requireUser()
+        let (page, perPage, _) = try APIController.listParameters(req)
+        let result = try await req.subscriptions.feed(userID: user.requireID(), page: page, perPage: perPage)
+        let links = req.mediaLinks, site = req.siteBase
+        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+    }
+
+    /// GET /api/v1/me/videos — every video of my channels, whatever its visibility or state.
+    func myVideos(req: Request) async throws -> PageDTO<VideoDTO> {
+        let user = try req.requireUser()
+        let (page, perPage, _) = try APIController.listParameters(req)
+        let channelIDs = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).all(\.$id)
+        let query = Video.query(on: req.db).filter(\.$channel.$id ~~ channelIDs).with(\.$channel)
+        let total = try await query.count()
+        let videos = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * perPage)..<(page * perPage)).all()
+        let links = req.mediaLinks, site = req.siteBase
+        return PageDTO(data: try videos.map { try $0.toDTO(links: links, site: site, userID: user.id) }, page: page, per_page: perPage, total: total)
+    }
+
+    // MARK: helpers
+
+    private func findChannel(_ req: Request) async throws -> Channel {
+        let id = try req.numericID(status: .badRequest, what: "channel")
+        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "no channel with id \(id)") }
+        return channel
+    }
+
+    private func editableChannel(_ req: Request) async throws -> Channel {
+        let user = try req.requireUser()
+        let channel = try await findChannel(req)
+        try Policy.requireEdit(channel, by: user)
+        return channel
+    }
+
+    private func editableVideo(_ req: Request) async throws -> Video {
+        let user = try req.requireUser()
+        let id = try req.numericID(status: .badRequest, what: "video")
+        guard let video = try await req.catalog.anyVideo(id: id) else { throw Abort(.notFound, reason: "no video with id \(id)") }
+        try Policy.requireEdit(video.channel, by: user)
+        return video
+    }
+}
+
+/// Subscribe buttons and the subscriptions feed page.
+struct SubscriptionPageController {
+    /// POST /channels/:id/subscribe and /channels/:id/unsubscribe — back to the channel page.
+    func change(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        let id = try req.numericID(what: "channel")
+        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "There is no channel \(id).") }
+        let subscribe = req.url.path.hasSuffix("/subscribe")
+        if subscribe {
+            try await req.subscriptions.subscribe(userID: user.requireID(), channelID: id)
+        } else {
+            try await req.subscriptions.unsubscribe(userID: user.requireID(), channelID: id)
+        }
+        return req.redirectAfterForm(to: "/@\(channel.handle)", notice: subscribe ? .subscribed : .unsubscribed)
+    }
+
+    /// GET /feed/subscriptions
+    func feed(req: Request) async throws -> View {
+        let user = try req.requireUser()
+        let links = req.mediaLinks
+        let channels = try await req.subscriptions.channels(userID: user.requireID())
+        let videos = try await req.subscriptions.feed(userID: user.requireID(), perPage: 48)
+        return try await req.render(
+            "feed",
+            FeedPage(
+                channels: channels.map { ChannelChip(name: $0.name, url: "/@\($0.handle)", logoURL: $0.logoURL(links, site: "")) },
+                videos: try videos.items.map { try VideoCard($0, links: links) }))
+    }
+}

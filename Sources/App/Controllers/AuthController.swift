@@ -1,0 +1,139 @@
+import Fluent
+import Vapor
+
+/// Sign-up, sign-in and sign-out: the pages (cookie sessions) and the API (bearer tokens).
+struct AuthController {
+    struct SignUpForm: Content {
+        var username: String?
+        var email: String?
+        var password: String?
+        var next: String?
+    }
+
+    struct LoginForm: Content {
+        var username: String?
+        var password: String?
+        var next: String?
+        /// Names the token in `GET /api/v1/me`; optional.
+        var name: String?
+    }
+
+    // MARK: pages
+
+    /// GET /signup
+    func signUpPage(req: Request) async throws -> Response {
+        if req.user != nil { return req.redirect(to: "/studio") }
+        return try await req.render("signup", AuthPage(title: "Create an account · Videotube", next: Self.safeNext(req.query["next"])))
+            .encodeResponse(for: req)
+    }
+
+    /// POST /signup
+    func signUp(req: Request) async throws -> Response {
+        let form = try req.content.decode(SignUpForm.self)
+        let next = Self.safeNext(form.next)
+        do {
+            let user = try await req.accounts.signUp(username: form.username ?? "", email: form.email ?? "", password: form.password ?? "")
+            return try await startSession(req, user: user, next: next ?? "/studio", notice: .signedUp)
+        } catch let failure as ValidationFailure {
+            var page = AuthPage(title: "Create an account · Videotube", next: next)
+            page.username = form.username ?? ""
+            page.email = form.email ?? ""
+            page.errors = failure.problems
+            let response = try await req.render("signup", page).encodeResponse(for: req)
+            response.status = .badRequest
+            return response
+        }
+    }
+
+    /// GET /login
+    func loginPage(req: Request) async throws -> Response {
+        if req.user != nil { return req.redirect(to: Self.safeNext(req.query["next"]) ?? "/") }
+        return try await req.render("login", AuthPage(title: "Sign in · Videotube", next: Self.safeNext(req.query["next"])))
+            .encodeResponse(for: req)
+    }
+
+    /// POST /login
+    func login(req: Request) async throws -> Response {
+        let form = try req.content.decode(LoginForm.self)
+        let next = Self.safeNext(form.next)
+        do {
+            let user = try await req.accounts.authenticate(
+                login: form.username ?? "", password: form.password ?? "", address: req.remoteAddress?.ipAddress)
+            return try await startSession(req, user: user, next: next ?? "/", notice: .signedIn)
+        } catch let failure as AuthFailure {
+            var page = AuthPage(title: "Sign in · Videotube", next: next)
+            page.username = form.username ?? ""
+            page.errors = [failure.reason]
+            let response = try await req.render("login", page).encodeResponse(for: req)
+            response.status = failure.status
+            response.headers.add(contentsOf: failure.headers)
+            return response
+        }
+    }
+
+    /// POST /logout
+    func logout(req: Request) async throws -> Response {
+        if case .session(let token)? = req.viewer?.method { try await req.accounts.endSession(token: token) }
+        let response = req.redirectAfterForm(to: "/", notice: .signedOut)
+        response.cookies[Cookies.session] = .expired
+        return response
+    }
+
+    /// A new session for `user`, replacing whatever session cookie the browser had (the id rotates at sign-in).
+    private func startSession(_ req: Request, user: User, next: String, notice: Notice) async throws -> Response {
+        if let old = req.cookies[Cookies.session]?.string { try await req.accounts.endSession(token: old) }
+        let token = try await req.accounts.startSession(
+            for: user, address: req.remoteAddress?.ipAddress, userAgent: req.headers.first(name: .userAgent))
+        let response = req.redirectAfterForm(to: next, notice: notice)
+        response.cookies[Cookies.session] = HTTPCookies.Value(
+            string: token, maxAge: req.services.config.sessionDays * 86400, path: "/", isSecure: req.isHTTPS,
+            isHTTPOnly: true, sameSite: .lax)
+        return response
+    }
+
+    /// Only paths on this site, so a crafted link cannot bounce a fresh sign-in to another site.
+    static func safeNext(_ raw: String?) -> String? {
+        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.count < 500,
+            !raw.contains(where: { $0.isNewline })
+        else { return nil }
+        return raw
+    }
+
+    // MARK: API
+
+    /// POST /api/v1/auth/signup
+    func apiSignUp(req: Request) async throws -> Response {
+        let form = try req.content.decode(SignUpForm.self)
+        let user = try await req.accounts.signUp(username: form.username ?? "", email: form.email ?? "", password: form.password ?? "")
+        let response = try await UserDTO(user, channels: [], links: req.mediaLinks, site: req.siteBase, withEmail: true).encodeResponse(for: req)
+        response.status = .created
+        return response
+    }
+
+    /// POST /api/v1/auth/token — `{"username", "password"}` → `{"token", "expires_at"}`.
+    func issueToken(req: Request) async throws -> TokenDTO {
+        let form = try req.content.decode(LoginForm.self)
+        guard let username = form.username, let password = form.password else {
+            throw Abort(.badRequest, reason: "Send JSON {\"username\": …, \"password\": …}.")
+        }
+        let user = try await req.accounts.authenticate(login: username, password: password, address: req.remoteAddress?.ipAddress)
+        let (token, record) = try await req.accounts.issueToken(for: user, name: form.name ?? req.headers.first(name: .userAgent) ?? "api")
+        return TokenDTO(token: token, expires_at: record.expiresAt, token_type: "Bearer")
+    }
+
+    /// DELETE /api/v1/auth/token — revokes the token this request was made with.
+    func revokeToken(req: Request) async throws -> HTTPStatus {
+        guard case .bearer(let record)? = req.viewer?.method else {
+            throw Abort(.badRequest, reason: "Send the token to revoke as Authorization: Bearer TOKEN.")
+        }
+        try await req.accounts.revoke(record)
+        return .noContent
+    }
+
+    /// GET /api/v1/me
+    func me(req: Request) async throws -> UserDTO {
+        let user = try req.requireUser()
+        let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).sort(\.$id).all()
+        return try UserDTO(user, channels: channels, links: req.mediaLinks, site: req.siteBase, withEmail: true)
+    }
+}

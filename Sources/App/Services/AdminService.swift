@@ -1,0 +1,116 @@
+import Fluent
+import Foundation
+import Media
+import Vapor
+
+/// Filters of the admin watch log; every field optional.
+struct WatchLogFilter: Content {
+    var video: Int?
+    /// A username.
+    var user: String?
+    /// `media`, `stream` or `download`.
+    var source: String?
+    var status: Int?
+    /// Days, `YYYY-MM-DD`, inclusive.
+    var from: String?
+    var to: String?
+    var page: Int?
+}
+
+/// What administrators do: totals, user moderation, takedowns, and reading the watch log.
+public struct AdminService: Sendable {
+    public let db: any Database
+    public let storage: any MediaStorage
+
+    public init(db: any Database, storage: any MediaStorage) {
+        self.db = db
+        self.storage = storage
+    }
+
+    public struct Totals: Sendable {
+        public var users, admins, disabled, channels, videos, privateVideos, takenDown, subscriptions, views, watchLog: Int
+    }
+
+    public func totals() async throws -> Totals {
+        let views = try await Video.query(on: db).sum(\.$views) ?? 0
+        return Totals(
+            users: try await User.query(on: db).count(),
+            admins: try await User.query(on: db).filter(\.$role == .admin).count(),
+            disabled: try await User.query(on: db).filter(\.$disabled == true).count(),
+            channels: try await Channel.query(on: db).count(),
+            videos: try await Video.query(on: db).count(),
+            privateVideos: try await Video.query(on: db).filter(\.$visibility == .private).count(),
+            takenDown: try await Video.query(on: db).filter(\.$takedownReason != nil).count(),
+            subscriptions: try await Subscription.query(on: db).count(),
+            views: views,
+            watchLog: try await WatchLog.query(on: db).count())
+    }
+
+    /// Disabling ends the user's sessions and tokens at once.
+    public func setDisabled(_ user: User, _ disabled: Bool, accounts: AccountService) async throws {
+        user.disabled = disabled
+        try await user.save(on: db)
+        if disabled { try await accounts.signOutEverywhere(userID: try user.requireID()) }
+    }
+
+    public func setRole(_ user: User, _ role: Role) async throws {
+        user.role = role
+        try await user.save(on: db)
+    }
+
+    /// Deletes a user with their channels (and those channels' videos and files). Their subscriptions go too,
+    /// each one taken off its channel's count.
+    public func deleteUser(_ user: User) async throws {
+        let id = try user.requireID()
+        let channels = ChannelService(db: db, storage: storage)
+        for channel in try await Channel.query(on: db).filter(\.$owner.$id == id).all() {
+            try await channels.delete(channel)
+        }
+        let subscriptions = SubscriptionService(db: db)
+        for channelID in try await Subscription.query(on: db).filter(\.$user.$id == id).all(\.$channel.$id) {
+            try await subscriptions.unsubscribe(userID: id, channelID: channelID)
+        }
+        try await user.delete(on: db)
+    }
+
+    public func takeDown(_ video: Video, reason: String) async throws {
+        let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
+        video.takedownReason = reason.isEmpty ? "Removed by an administrator." : String(reason.prefix(500))
+        try await video.save(on: db)
+    }
+
+    public func restore(_ video: Video) async throws {
+        video.takedownReason = nil
+        try await video.save(on: db)
+    }
+
+    /// Newest first, 50 a page, with each entry's video and user.
+    func watchLog(_ filter: WatchLogFilter) async throws -> (rows: [(WatchLog, User?)], total: Int) {
+        var query = WatchLog.query(on: db).with(\.$video)
+        if let video = filter.video { query = query.filter(\.$video.$id == video) }
+        if let name = filter.user?.trimmingCharacters(in: .whitespaces).lowercased(), !name.isEmpty {
+            let id = try await User.query(on: db).filter(\.$username == name).first()?.id ?? -1
+            query = query.filter(\.$userID == id)
+        }
+        if let source = filter.source, !source.isEmpty { query = query.filter(\.$source == source) }
+        if let status = filter.status { query = query.filter(\.$status == status) }
+        if let from = filter.from.flatMap(Self.day) { query = query.filter(\.$createdAt >= from) }
+        if let to = filter.to.flatMap(Self.day) { query = query.filter(\.$createdAt < to.addingTimeInterval(86400)) }
+        let total = try await query.count()
+        let page = max(1, filter.page ?? 1)
+        let entries = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * 50)..<(page * 50)).all()
+        let userIDs = Set(entries.compactMap(\.userID))
+        let users = userIDs.isEmpty ? [:] : Dictionary(
+            uniqueKeysWithValues: try await User.query(on: db).filter(\.$id ~~ Array(userIDs)).all().map { ($0.id!, $0) })
+        return (entries.map { ($0, $0.userID.flatMap { users[$0] }) }, total)
+    }
+
+    static func day(_ text: String) -> Date? {
+        guard !text.isEmpty else { return nil }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: text)
+    }
+}

@@ -1,0 +1,68 @@
+import Vapor
+
+/// What every page's frame shows: who is signed in, the CSRF token for its forms, a one-off notice.
+struct PageFrame: Encodable {
+    var signedIn: Bool
+    var username: String
+    var isAdmin: Bool
+    var csrf: String
+    var notice: String?
+}
+
+/// A page model with the frame beside its own keys, so templates read `#(title)` and `#(frame.username)`.
+struct Framed<Page: Encodable>: Encodable {
+    let page: Page
+    let frame: PageFrame
+
+    private enum Keys: String, CodingKey { case frame }
+
+    func encode(to encoder: any Encoder) throws {
+        try page.encode(to: encoder)
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(frame, forKey: .frame)
+    }
+}
+
+extension Request {
+    var frame: PageFrame {
+        PageFrame(
+            signedIn: user != nil, username: user?.username ?? "", isAdmin: user?.isAdmin ?? false, csrf: csrfToken,
+            notice: query[String.self, at: "notice"].flatMap { Notice(rawValue: $0)?.text })
+    }
+
+    /// Renders a Leaf template with the page frame.
+    func render<Page: Encodable>(_ template: String, _ page: Page) async throws -> View {
+        try await view.render(template, Framed(page: page, frame: frame))
+    }
+
+    /// Sends the browser on after a form, with a notice the next page shows.
+    func redirectAfterForm(to path: String, notice: Notice? = nil) -> Response {
+        var target = path
+        if let notice { target += (path.contains("?") ? "&" : "?") + "notice=" + notice.rawValue }
+        return redirect(to: target, redirectType: .normal)
+    }
+}
+
+/// The fixed messages a redirect may carry (a code, so no page prints text from the address bar).
+enum Notice: String {
+    case signedUp = "signed-up", signedIn = "signed-in", signedOut = "signed-out", saved, deleted, subscribed, unsubscribed
+    case channelCreated = "channel-created", imageSaved = "image-saved", userUpdated = "user-updated", takenDown = "taken-down"
+    case restored
+
+    var text: String {
+        switch self {
+        case .signedUp: "Welcome to Videotube! Your account is ready."
+        case .signedIn: "You are signed in."
+        case .signedOut: "You are signed out."
+        case .saved: "Changes saved."
+        case .deleted: "Deleted."
+        case .subscribed: "Subscribed."
+        case .unsubscribed: "Unsubscribed."
+        case .channelCreated: "Your channel is ready."
+        case .imageSaved: "Picture updated."
+        case .userUpdated: "User updated."
+        case .takenDown: "The video was taken down."
+        case .restored: "The video is back up."
+        }
+    }
+}
