@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         /// Media knows nothing of Vapor: range planning, signed URLs, the sendfile listener, ffmpeg runners, storage.
@@ -50,6 +51,8 @@ let package = Package(
             dependencies: [
                 "App",
                 .product(name: "VaporTesting", package: "vapor"),
+                // A client that does not follow redirects, to see the 303s and cookies a browser would.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
     ],

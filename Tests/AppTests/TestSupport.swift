@@ -22,8 +22,10 @@ private func withUnlockedApp(_ body: @Sendable (Application) async throws -> Voi
         try await prepareDatabase(app)
         try await startMediaListener(app)
         try await body(app)
+        await LiveServer.stop(app)
         if databaseURL != nil { try await app.autoRevert() }
     } catch {
+        await LiveServer.stop(app)
         try? await app.asyncShutdown()
         try? FileManager.default.removeItem(atPath: dataDirectory)
         throw error

@@ -59,16 +59,18 @@ struct M004_CreateAccounts: AsyncMigration {
 /// 005: channel owners and settings, video takedowns, subscriptions and counted views.
 struct M005_OwnershipAndSubscriptions: AsyncMigration {
     func prepare(on database: any Database) async throws {
-        try await database.schema(Channel.schema)
-            // No foreign key: SQLite cannot drop a column that has one, and `revert` must work on both
-            // databases. `AccountService.deleteUser` removes a user's channels itself.
-            .field("owner_id", .int)
-            .field("banner_key", .string)
-            .field("thumbnail_key", .string)
-            .field("language", .string, .required, .sql(.default("")))
-            .field("category", .string, .required, .sql(.default("")))
-            .field("links", .string, .required, .sql(.default("")))
-            .update()
+        // One column per ALTER TABLE: SQLite adds (and drops) columns one at a time.
+        // `owner_id` has no foreign key: SQLite cannot drop a column that has one, and `revert` must work on
+        // both databases. `AdminService.deleteUser` removes a user's channels itself.
+        let added: [(String, DatabaseSchema.DataType, [DatabaseSchema.FieldConstraint])] = [
+            ("owner_id", .int, []), ("banner_key", .string, []), ("thumbnail_key", .string, []),
+            ("language", .string, [.required, .sql(.default(""))]), ("category", .string, [.required, .sql(.default(""))]),
+            ("links", .string, [.required, .sql(.default(""))]),
+        ]
+        for (name, type, constraints) in added {
+            try await database.schema(Channel.schema)
+                .field(.definition(name: .key(.string(name)), dataType: type, constraints: constraints)).update()
+        }
         try await database.schema(Video.schema)
             .field("takedown_reason", .string)
             .update()
@@ -94,15 +96,14 @@ struct M005_OwnershipAndSubscriptions: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
-        if let sql = database as? any SQLDatabase {
-            try await sql.drop(index: "channels_owner_id_idx").run()
-        }
         try await database.schema(VideoView.schema).delete()
         try await database.schema(Subscription.schema).delete()
         try await database.schema(Video.schema).deleteField("takedown_reason").update()
-        try await database.schema(Channel.schema)
-            .deleteField("links").deleteField("category").deleteField("language").deleteField("thumbnail_key")
-            .deleteField("banner_key").deleteField("owner_id")
-            .update()
+        if let sql = database as? any SQLDatabase {
+            try await sql.drop(index: "channels_owner_id_idx").run()
+        }
+        for name in ["links", "category", "language", "thumbnail_key", "banner_key", "owner_id"] {
+            try await database.schema(Channel.schema).deleteField(.string(name)).update()
+        }
     }
 }

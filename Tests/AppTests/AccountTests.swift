@@ -1,0 +1,219 @@
+@testable import App
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+@Suite("Accounts: sign-up, sign-in, sessions, tokens, CSRF, rate limits", .serialized)
+struct AccountTests {
+    @Test func signUpThroughThePageStartsARotatedHttpOnlySession() async throws {
+        try await withApp { app in
+            // given a browser that has a session cookie from before (someone else's, or stale)
+            let browser = Browser(app)
+            try await browser.get("/signup")
+            #expect(browser.cookies["vt_visitor"] != nil)
+            browser.cookies["vt_session"] = "vts_stale"
+            try await browser.get("/signup")
+            #expect(browser.cookies["vt_session"] == nil, "an unknown session cookie is cleared")
+            // when signing up
+            let page = try await browser.post("/signup", ["username": "Alice", "email": "alice@example.com", "password": Accounts.password])
+            // then the browser is sent to the studio with a fresh HttpOnly, SameSite=Lax session cookie
+            #expect(page.status == .seeOther)
+            #expect(page.headers.first(name: .location) == "/studio?notice=signed-up")
+            let cookie = try #require(page.headers[.setCookie].first { $0.hasPrefix("vt_session=") })
+            #expect(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && !cookie.contains("Secure"))
+            let studio = try await browser.get("/studio")
+            #expect(studio.status == .ok && studio.body.contains("alice"))
+            // and signing in again rotates the session id; the old one stops working
+            let first = try #require(browser.cookies["vt_session"])
+            try await browser.post("/logout")
+            #expect(browser.cookies["vt_session"] == nil)
+            try await browser.signIn("alice")
+            let second = try #require(browser.cookies["vt_session"])
+            #expect(first != second)
+            let stale = Browser(app)
+            stale.cookies["vt_session"] = first
+            #expect(try await stale.get("/studio").status == .seeOther)
+        }
+    }
+
+    @Test func secureCookieBehindHTTPS() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "carol")
+            let browser = Browser(app)
+            try await browser.get("/login", headers: ["X-Forwarded-Proto": "https"])
+            let page = try await browser.post("/login", ["username": "carol", "password": Accounts.password], headers: ["X-Forwarded-Proto": "https"])
+            let cookie = try #require(page.headers[.setCookie].first { $0.hasPrefix("vt_session=") })
+            #expect(cookie.contains("Secure"))
+        }
+    }
+
+    @Test func weakPasswordsAreRefusedWithTheRuleThatFailed() async throws {
+        try await withApp { app in
+            let cases: [(String, String)] = [
+                ("short1", "This password is too short. It must contain at least 8 characters."),
+                ("password123", "This password is too common."),
+                ("8675309912345", "This password is entirely numeric."),
+                ("Daniel.Smith1", "The password is too similar to the username."),
+            ]
+            for (password, message) in cases {
+                let browser = Browser(app)
+                try await browser.get("/signup")
+                let page = try await browser.post("/signup", ["username": "daniel.smith", "email": "dan@example.com", "password": password])
+                #expect(page.status == .badRequest, "\(password)")
+                #expect(page.body.contains(message), "\(password) should fail with: \(message)")
+                #expect(!page.body.contains(password), "the password is never echoed back")
+            }
+            // the API says the same in JSON, and nothing was created
+            let result = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "erin", "email": "erin@example.com", "password": "12345678"])
+            #expect(result.status == .badRequest)
+            let message = (result.json["error"] as? [String: Any])?["message"] as? String ?? ""
+            #expect(message.contains("too common") && message.contains("entirely numeric"))
+            #expect(try await User.query(on: app.db).count() == 0)
+        }
+    }
+
+    @Test func duplicateUsernameOrEmailIsRefused() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "frank")
+            let taken = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "FRANK", "email": "other@example.com", "password": Accounts.password])
+            #expect(taken.status == .badRequest)
+            #expect(String(describing: taken.json).contains("taken"))
+            let email = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "frank2", "email": "Frank@example.com", "password": Accounts.password])
+            #expect(email.status == .badRequest)
+            let ok = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "grace", "email": "grace@example.com", "password": Accounts.password])
+            #expect(ok.status == .created && ok.json["username"] as? String == "grace")
+        }
+    }
+
+    @Test func wrongPasswordAndUnknownUserGetTheSameAnswer() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "heidi")
+            let wrong = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "heidi", "password": "not-it-at-all"])
+            let unknown = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "nobody", "password": "not-it-at-all"])
+            #expect(wrong.status == .unauthorized && unknown.status == .unauthorized)
+            let message = { (json: [String: Any]) in (json["error"] as? [String: Any])?["message"] as? String }
+            #expect(message(wrong.json) == "Wrong username or password." && message(unknown.json) == message(wrong.json))
+            let page = Browser(app)
+            try await page.get("/login")
+            let answer = try await page.post("/login", ["username": "heidi", "password": "nope-nope"])
+            #expect(answer.status == .unauthorized && answer.body.contains("Wrong username or password."))
+        }
+    }
+
+    @Test func tooManySignInsAnswer429WithRetryAfter() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "ivan")
+            for _ in 0..<5 {
+                let r = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "ivan", "password": "guess-guess"])
+                #expect(r.status == .unauthorized)
+            }
+            // even the right password waits now
+            let limited = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "ivan", "password": Accounts.password])
+            #expect(limited.status == .tooManyRequests)
+            let retry = Int(limited.headers.first(name: "Retry-After") ?? "") ?? 0
+            #expect(retry > 0 && retry <= 15 * 60)
+            #expect(String(describing: limited.json).contains("Too many sign-in attempts"))
+            // another account from elsewhere is not affected
+            try await Accounts.user(app, "judy")
+            #expect(try await api(app, .POST, "/api/v1/auth/token", json: ["username": "judy", "password": Accounts.password]).status == .ok)
+        }
+    }
+
+    @Test func tokensWorkUntilRevokedOrExpired() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "karl")
+            // given a token from the documented endpoint
+            let issued = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "karl", "password": Accounts.password])
+            #expect(issued.status == .ok)
+            let token = try #require(issued.json["token"] as? String)
+            #expect(issued.json["expires_at"] is String)
+            // then /me answers
+            let me = try await api(app, .GET, "/api/v1/me", token: token)
+            #expect(me.status == .ok && me.json["username"] as? String == "karl" && me.json["email"] as? String == "karl@example.com")
+            // anonymous /me and a malformed header are 401
+            #expect(try await api(app, .GET, "/api/v1/me").status == .unauthorized)
+            #expect(try await api(app, .GET, "/api/v1/me", headers: ["Authorization": "Basic a2FybDp4"]).status == .unauthorized)
+            #expect(try await api(app, .GET, "/api/v1/me", token: "vtt_made-up").status == .unauthorized)
+            // an expired token is refused with a message that says so
+            let other = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "karl", "password": Accounts.password])
+            let otherToken = try #require(other.json["token"] as? String)
+            let rows = try await APIToken.query(on: app.db).all()
+            let newest = try #require(rows.max { ($0.id ?? 0) < ($1.id ?? 0) })
+            newest.expiresAt = Date().addingTimeInterval(-1)
+            try await newest.save(on: app.db)
+            let expired = try await api(app, .GET, "/api/v1/me", token: otherToken)
+            #expect(expired.status == .unauthorized && String(describing: expired.json).contains("expired"))
+            // revoking the first one ends it at once
+            #expect(try await api(app, .DELETE, "/api/v1/auth/token", token: token).status == .noContent)
+            let revoked = try await api(app, .GET, "/api/v1/me", token: token)
+            #expect(revoked.status == .unauthorized && String(describing: revoked.json).contains("revoked"))
+        }
+    }
+
+    @Test func formsWithoutTheCSRFTokenAreRefusedAndChangeNothing() async throws {
+        try await withApp { app in
+            try await Accounts.user(app, "lena")
+            let browser = Browser(app)
+            try await browser.signIn("lena")
+            // a forged form from another site has the cookie but not the token
+            let forged = try await browser.post("/studio/channels", ["handle": "forged", "name": "Forged"], csrf: false)
+            #expect(forged.status == .forbidden && forged.body.contains("Reload the page"))
+            // a wrong token is no better
+            browser.csrf = "AAAA"
+            #expect(try await browser.post("/studio/channels", ["handle": "forged", "name": "Forged"]).status == .forbidden)
+            #expect(try await App.Channel.query(on: app.db).count() == 0)
+            // a cookie-authenticated API write needs the header too
+            let sessionCookie = try #require(browser.cookies["vt_session"])
+            let apiForged = try await api(app, .POST, "/api/v1/channels", json: ["handle": "forged"], headers: ["Cookie": "vt_session=\(sessionCookie)"])
+            #expect(apiForged.status == .forbidden)
+            // sign-in forms are protected too (login CSRF)
+            let stranger = Browser(app)
+            let noCookie = try await stranger.post("/login", ["username": "lena", "password": Accounts.password], csrf: false)
+            #expect(noCookie.status == .forbidden)
+            // with the page's token it works
+            try await browser.get("/studio/channels/new")
+            let ok = try await browser.post("/studio/channels", ["handle": "lenas-place", "name": "Lena's place"])
+            #expect(ok.status == .seeOther)
+            #expect(try await App.Channel.query(on: app.db).count() == 1)
+        }
+    }
+
+    @Test func pagesNeedingAnAccountSendBrowsersToSignIn() async throws {
+        try await withApp { app in
+            let browser = Browser(app)
+            let page = try await browser.get("/studio")
+            #expect(page.status == .seeOther)
+            #expect(page.headers.first(name: .location) == "/login?next=%2Fstudio")
+            // and after signing in, `next` brings them back (only to this site)
+            try await Accounts.user(app, "mallory")
+            try await browser.get("/login?next=/studio")
+            let back = try await browser.post("/login", ["username": "mallory", "password": Accounts.password, "next": "/studio"])
+            #expect(back.headers.first(name: .location) == "/studio?notice=signed-in")
+            try await browser.post("/logout")
+            try await browser.get("/login")
+            let offsite = try await browser.post("/login", ["username": "mallory", "password": Accounts.password, "next": "//evil.example/x"])
+            #expect(offsite.headers.first(name: .location) == "/?notice=signed-in")
+        }
+    }
+}
+
+@Suite("Password rules")
+struct PasswordPolicyTests {
+    let policy = PasswordPolicy(common: ["password", "qwerty123"])
+
+    @Test func similarityMatchesDjango() {
+        // difflib.SequenceMatcher(None, "alice123", "alice").ratio() == 0.769…
+        #expect(abs(PasswordPolicy.similarity(Array("alice123"), Array("alice")) - 10.0 / 13.0) < 1e-9)
+        #expect(PasswordPolicy.similarity(Array("abcd"), Array("bcde")) == 0.75)
+        #expect(policy.problems(password: "Alice2024", username: "alice", email: "a@x.io").contains("The password is too similar to the username."))
+        #expect(policy.problems(password: "wonderland7", username: "alice", email: "wonderland@x.io") == ["The password is too similar to the email address."])
+        #expect(policy.problems(password: "Zebra-Quilt-42", username: "alice", email: "alice@example.com").isEmpty)
+        #expect(policy.problems(password: "QWERTY123", username: "bob", email: "b@x.io") == ["This password is too common."])
+    }
+
+    @Test func watchLogAddressesCanBeAnonymised() {
+        #expect(WatchLogRecorder.anonymized("203.0.113.77") == "203.0.113.0")
+        #expect(WatchLogRecorder.anonymized("2001:db8:abcd:12:1:2:3:4") == "2001:db8:abcd::")
+    }
+}
