@@ -120,7 +120,14 @@ func api(
 enum LiveServer {
     private struct PortKey: StorageKey { typealias Value = Int }
 
+    private static let starting = AsyncLock()
+
     static func port(_ app: Application) async throws -> Int {
+        if let port = app.storage[PortKey.self] { return port }
+        return try await starting.run { try await start(app) }
+    }
+
+    private static func start(_ app: Application) async throws -> Int {
         if let port = app.storage[PortKey.self] { return port }
         app.http.server.configuration.port = 0
         try await app.server.start(address: .hostname("127.0.0.1", port: 0))
