@@ -32,7 +32,8 @@ public struct AdminService: Sendable {
     }
 
     public func totals() async throws -> Totals {
-        let views = try await Video.query(on: db).sum(\.$views) ?? 0
+        // Summed here rather than by SUM(), which PostgreSQL answers as NUMERIC and SQLite as INTEGER.
+        let views = try await Video.query(on: db).all(\.$views).reduce(0, +)
         return Totals(
             users: try await User.query(on: db).count(),
             admins: try await User.query(on: db).filter(\.$role == .admin).count(),
