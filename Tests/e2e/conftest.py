@@ -47,9 +47,9 @@ def source_video(tmp_path_factory):
     return path
 
 
-@pytest.fixture(scope="session")
-def server(source_video, tmp_path_factory):
-    data = tmp_path_factory.mktemp("data")
+def start_server(source_video, tmp_path_factory, name):
+    """`videotube serve` on free ports with its own data directory and one imported clip."""
+    data = tmp_path_factory.mktemp(name)
     port, media_port = free_port(), free_port()
     env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "warning"}
     if env.get("DATABASE_URL"):
@@ -59,7 +59,7 @@ def server(source_video, tmp_path_factory):
     assert imported.returncode == 0, imported.stderr
     video_id = int(imported.stdout.split("Imported video ")[1].split()[0])
     OUT.mkdir(exist_ok=True)
-    log = open(OUT / "server.log", "w")
+    log = open(OUT / f"server-{name}.log", "w")
     proc = subprocess.Popen([BIN, "serve", "--port", str(port), "--no-demo"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     for _ in range(300):
@@ -69,12 +69,23 @@ def server(source_video, tmp_path_factory):
             break
         except Exception:
             if proc.poll() is not None:
-                raise RuntimeError("videotube serve exited; see test-output/server.log")
+                raise RuntimeError(f"videotube serve exited; see test-output/server-{name}.log")
             time.sleep(0.2)
-    yield Server(base, f"http://127.0.0.1:{media_port}", env, video_id, proc, source_video)
-    proc.terminate()
+    return Server(base, f"http://127.0.0.1:{media_port}", env, video_id, proc, source_video), log
+
+
+def stop_server(server, log):
+    server.process.terminate()
     try:
-        proc.wait(timeout=15)
+        server.process.wait(timeout=15)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        server.process.kill()
     log.close()
+
+
+@pytest.fixture(scope="module")
+def server(source_video, tmp_path_factory):
+    """A server of its own for each test module, so one module's accounts and videos don't leak into another's."""
+    srv, log = start_server(source_video, tmp_path_factory, "data")
+    yield srv
+    stop_server(srv, log)

@@ -26,7 +26,8 @@ def curl_body(*args):
 
 def test_help_on_every_command():
     env = {**os.environ}
-    for args in (["--help"], ["serve", "--help"], ["import", "--help"], ["demo", "--help"], ["migrate", "--help"]):
+    for args in (["--help"], ["serve", "--help"], ["import", "--help"], ["demo", "--help"], ["migrate", "--help"],
+                 ["user", "--help"], ["user", "create", "--help"], ["user", "password", "--help"], ["user", "list", "--help"]):
         out = subprocess.run([BIN, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
         assert out.returncode == 0, (args, out.stderr)
         assert "Usage" in out.stdout or "usage" in out.stdout.lower(), args

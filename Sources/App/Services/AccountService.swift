@@ -160,8 +160,6 @@ public struct AccountService: Sendable {
         }
         guard !user.disabled else { throw AuthFailure.disabled }
         try await LoginAttempt.query(on: db).filter(\.$subject == subjects[0]).delete()
-        user.lastLoginAt = now
-        try await user.save(on: db)
         // Old attempts are of no further use; keep the table small.
         try await LoginAttempt.query(on: db).filter(\.$createdAt < since).delete()
         return user
@@ -172,6 +170,8 @@ public struct AccountService: Sendable {
     /// Starts a browser session and returns the cookie value. Signing in always makes a new one (the id rotates).
     public func startSession(for user: User, address: String?, userAgent: String?, now: Date = Date()) async throws -> String {
         let token = Secrets.token(prefix: "vts_")
+        user.lastLoginAt = now
+        try await user.save(on: db)
         try await UserSession(
             userID: try user.requireID(), tokenHash: Secrets.digest(token), expiresAt: now.addingTimeInterval(limits.sessionLifetime),
             remoteAddress: address, userAgent: userAgent, createdAt: now
