@@ -20,6 +20,11 @@ public struct AppServices: Sendable {
     let mediaPortBox: NIOLockedValueBox<Int>
 
     public var mediaPort: Int { mediaPortBox.withLockedValue { $0 } }
+
+    /// Accounts on `db` with the configured hasher, password rules and limits.
+    public func accounts(on db: any Database) -> AccountService {
+        AccountService(db: db, hasher: hasher, policy: passwordPolicy, limits: accountLimits)
+    }
 }
 
 extension Application {

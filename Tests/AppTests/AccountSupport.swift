@@ -11,8 +11,7 @@ enum Accounts {
     static let password = "Zebra-Quilt-42"
 
     static func service(_ app: Application) -> AccountService {
-        let s = app.videotube
-        return AccountService(db: app.db, hasher: s.hasher, policy: s.passwordPolicy, limits: s.accountLimits)
+        app.videotube.accounts(on: app.db)
     }
 
     @discardableResult

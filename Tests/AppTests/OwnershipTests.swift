@@ -248,6 +248,9 @@ struct OwnershipTests {
             let log = try await admin.get("/admin/watch-log?video=\(videoID)&source=download")
             #expect(log.status == .ok && log.body.contains("download") && log.body.contains("1 entries"))
             #expect(try await admin.get("/admin/watch-log?source=stream").body.contains("0 entries"))
+            #expect(try await admin.get("/admin/watch-log?from=2000-01-01&to=2000-01-02").body.contains("0 entries"))
+            let today = String(Formatting.iso8601(Date()).prefix(10))
+            #expect(try await admin.get("/admin/watch-log?from=\(today)&to=\(today)").body.contains("1 entries"))
             // deleting a user asks first, then removes their channels and files
             #expect(try await admin.get("/admin/users/\(alice.id!)/delete").body.contains("Delete the user alice?"))
             #expect(try await admin.post("/admin/users/\(alice.id!)/delete").status == .seeOther)

@@ -50,8 +50,7 @@ struct UserCreateCommand: AsyncCommand {
         let app = context.application
         try await prepareDatabase(app)
         let password = try PasswordInput.read(context)
-        let services = app.videotube
-        let accounts = AccountService(db: app.db, hasher: services.hasher, policy: services.passwordPolicy, limits: services.accountLimits)
+        let accounts = app.videotube.accounts(on: app.db)
         let user = try await accounts.signUp(
             username: signature.username, email: email, password: password, role: signature.admin ? .admin : .user)
         context.console.print("Created \(user.isAdmin ? "admin" : "user") \(user.username) (id \(user.id ?? 0)).")
@@ -74,8 +73,7 @@ struct UserPasswordCommand: AsyncCommand {
             throw ValidationFailure("There is no user '\(signature.username)'; see videotube user list.")
         }
         let password = try PasswordInput.read(context)
-        let services = app.videotube
-        let accounts = AccountService(db: app.db, hasher: services.hasher, policy: services.passwordPolicy, limits: services.accountLimits)
+        let accounts = app.videotube.accounts(on: app.db)
         try await accounts.setPassword(user, to: password)
         try await accounts.signOutEverywhere(userID: try user.requireID())
         context.console.print("Password of \(user.username) changed; their sessions and tokens were ended.")

@@ -52,28 +52,15 @@ struct APIController {
 
     /// GET /api/v1/channels/:id — a numeric id or `@handle`.
     func channel(req: Request) async throws -> ChannelDTO {
-        try await findChannel(req).toDTO(links: req.mediaLinks, site: req.siteBase)
+        try await req.channelParameter(idStatus: .badRequest).toDTO(links: req.mediaLinks, site: req.siteBase)
     }
 
     /// GET /api/v1/channels/:id/videos
     func channelVideos(req: Request) async throws -> PageDTO<VideoDTO> {
-        let channel = try await findChannel(req)
+        let channel = try await req.channelParameter(idStatus: .badRequest)
         let (page, perPage, sort) = try Self.listParameters(req)
         let result = try await req.catalog.listedVideos(channelID: try channel.requireID(), sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks, site = req.siteBase
         return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
-    }
-
-    private func findChannel(_ req: Request) async throws -> Channel {
-        let raw = req.parameters.get("id") ?? ""
-        if raw.hasPrefix("@") {
-            guard let channel = try await req.catalog.channel(handle: String(raw.dropFirst())) else {
-                throw Abort(.notFound, reason: "no channel \(raw.prefix(40))")
-            }
-            return channel
-        }
-        let id = try req.numericID(status: .badRequest, what: "channel")
-        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "no channel with id \(id)") }
-        return channel
     }
 }

@@ -19,20 +19,20 @@ struct AccountAPIController {
 
     /// PATCH /api/v1/channels/:id
     func updateChannel(req: Request) async throws -> ChannelDTO {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .badRequest)
         try await req.channels.apply(try req.content.decode(ChannelService.Settings.self), to: channel)
         return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
     }
 
     /// DELETE /api/v1/channels/:id
     func deleteChannel(req: Request) async throws -> HTTPStatus {
-        try await req.channels.delete(try await editableChannel(req))
+        try await req.channels.delete(try await req.editableChannel(idStatus: .badRequest))
         return .noContent
     }
 
     /// PUT /api/v1/channels/:id/images/:kind — the picture as the raw body (or multipart field `image`).
     func putImage(req: Request) async throws -> ChannelDTO {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .badRequest)
         guard let kind = ImageKind(rawValue: req.parameters.get("kind") ?? "") else {
             throw Abort(.notFound, reason: "Pictures are logo, banner or thumbnail.")
         }
@@ -58,14 +58,14 @@ struct AccountAPIController {
 
     /// PATCH /api/v1/videos/:id — `title`, `description`, `visibility`.
     func updateVideo(req: Request) async throws -> VideoDTO {
-        let video = try await editableVideo(req)
+        let video = try await req.editableVideo(idStatus: .badRequest)
         try await req.videos.update(video, try req.content.decode(VideoService.Changes.self))
         return try video.toDTO(links: req.mediaLinks, site: req.siteBase)
     }
 
     /// DELETE /api/v1/videos/:id
     func deleteVideo(req: Request) async throws -> HTTPStatus {
-        try await req.videos.delete(try await editableVideo(req))
+        try await req.videos.delete(try await req.editableVideo(idStatus: .badRequest))
         return .noContent
     }
 
@@ -84,7 +84,7 @@ struct AccountAPIController {
     /// GET /api/v1/channels/:id/subscription
     func subscription(req: Request) async throws -> SubscriptionDTO {
         let user = try req.requireUser()
-        let channel = try await findChannel(req)
+        let channel = try await req.channelParameter(idStatus: .badRequest)
         let id = try channel.requireID()
         return SubscriptionDTO(
             channel_id: id, subscribed: try await req.subscriptions.isSubscribed(userID: user.requireID(), channelID: id),
@@ -103,7 +103,7 @@ struct AccountAPIController {
 
     private func changeSubscription(_ req: Request, subscribe: Bool) async throws -> SubscriptionDTO {
         let user = try req.requireUser()
-        let id = try await findChannel(req).requireID()
+        let id = try await req.channelParameter(idStatus: .badRequest).requireID()
         let userID = try user.requireID()
         if subscribe {
             try await req.subscriptions.subscribe(userID: userID, channelID: id)
@@ -141,29 +141,6 @@ struct AccountAPIController {
         let links = req.mediaLinks, site = req.siteBase
         return PageDTO(data: try videos.map { try $0.toDTO(links: links, site: site, userID: user.id) }, page: page, per_page: perPage, total: total)
     }
-
-    // MARK: helpers
-
-    private func findChannel(_ req: Request) async throws -> Channel {
-        let id = try req.numericID(status: .badRequest, what: "channel")
-        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "no channel with id \(id)") }
-        return channel
-    }
-
-    private func editableChannel(_ req: Request) async throws -> Channel {
-        let user = try req.requireUser()
-        let channel = try await findChannel(req)
-        try Policy.requireEdit(channel, by: user)
-        return channel
-    }
-
-    private func editableVideo(_ req: Request) async throws -> Video {
-        let user = try req.requireUser()
-        let id = try req.numericID(status: .badRequest, what: "video")
-        guard let video = try await req.catalog.anyVideo(id: id) else { throw Abort(.notFound, reason: "no video with id \(id)") }
-        try Policy.requireEdit(video.channel, by: user)
-        return video
-    }
 }
 
 /// Subscribe buttons and the subscriptions feed page.
@@ -171,8 +148,8 @@ struct SubscriptionPageController {
     /// POST /channels/:id/subscribe and /channels/:id/unsubscribe — back to the channel page.
     func change(req: Request) async throws -> Response {
         let user = try req.requireUser()
-        let id = try req.numericID(what: "channel")
-        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "There is no channel \(id).") }
+        let channel = try await req.channelParameter(idStatus: .notFound)
+        let id = try channel.requireID()
         let subscribe = req.url.path.hasSuffix("/subscribe")
         if subscribe {
             try await req.subscriptions.subscribe(userID: user.requireID(), channelID: id)

@@ -46,7 +46,7 @@ struct AdminController {
 
     /// POST /admin/users/:id/:action — disable, enable, promote, demote.
     func userAction(req: Request) async throws -> Response {
-        let (me, user) = try await targetUser(req)
+        let user = try await targetUser(req)
         switch req.parameters.get("action") {
         case "disable": try await req.admin.setDisabled(user, true, accounts: req.accounts)
         case "enable": try await req.admin.setDisabled(user, false, accounts: req.accounts)
@@ -54,13 +54,12 @@ struct AdminController {
         case "demote": try await req.admin.setRole(user, .user)
         default: throw Abort(.notFound, reason: "User actions are disable, enable, promote and demote.")
         }
-        _ = me
         return req.redirectAfterForm(to: "/admin/users", notice: .userUpdated)
     }
 
     /// GET /admin/users/:id/delete — asks first.
     func confirmDeleteUser(req: Request) async throws -> View {
-        let (_, user) = try await targetUser(req)
+        let user = try await targetUser(req)
         let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).count()
         return try await req.render(
             "confirm",
@@ -72,20 +71,20 @@ struct AdminController {
 
     /// POST /admin/users/:id/delete
     func deleteUser(req: Request) async throws -> Response {
-        let (_, user) = try await targetUser(req)
+        let user = try await targetUser(req)
         try await req.admin.deleteUser(user)
         return req.redirectAfterForm(to: "/admin/users", notice: .deleted)
     }
 
     /// The user in the path; an admin cannot act on their own account here (no locking yourself out).
-    private func targetUser(_ req: Request) async throws -> (User, User) {
+    private func targetUser(_ req: Request) async throws -> User {
         let me = try req.requireAdmin()
         let id = try req.numericID(what: "user")
         guard let user = try await User.find(id, on: req.db) else { throw Abort(.notFound, reason: "There is no user \(id).") }
         guard user.id != me.id else {
             throw Abort(.forbidden, reason: "You cannot disable, demote or delete your own account; ask another admin.")
         }
-        return (me, user)
+        return user
     }
 
     // MARK: channels

@@ -91,6 +91,11 @@ struct AuthController {
         return response
     }
 
+    /// The sign-in page, coming back to `path` afterwards.
+    static func loginURL(next path: String) -> String {
+        "/login?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+    }
+
     /// Only paths on this site, so a crafted link cannot bounce a fresh sign-in to another site.
     static func safeNext(_ raw: String?) -> String? {
         guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.count < 500,

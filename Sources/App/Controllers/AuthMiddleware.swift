@@ -78,10 +78,7 @@ extension Request {
     /// `https` when the request came over TLS through a proxy that says so.
     var isHTTPS: Bool { headers.first(name: "X-Forwarded-Proto")?.lowercased() == "https" }
 
-    var accounts: AccountService {
-        let services = self.services
-        return AccountService(db: db, hasher: services.hasher, policy: services.passwordPolicy, limits: services.accountLimits)
-    }
+    var accounts: AccountService { services.accounts(on: db) }
 }
 
 /// Thrown where a signed-in user is needed: API callers get 401, browsers are sent to the sign-in page.

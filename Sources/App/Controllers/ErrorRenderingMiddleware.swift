@@ -40,7 +40,7 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         if !wantsJSON, error is LoginRequired {
             // A browser on a page that needs an account goes to the sign-in page and comes back afterwards.
             let back = request.method == .GET ? request.url.string : "/"
-            return request.redirect(to: "/login?next=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+            return request.redirect(to: AuthController.loginURL(next: back))
         }
         if wantsJSON {
             let body = ErrorDTO(error: .init(code: ErrorDTO.code(for: status), message: message))

@@ -76,6 +76,6 @@ struct PageController {
         return SubscribeBox(
             channelID: id, signedIn: req.user != nil, subscribed: subscribed, canEdit: Policy.canEdit(channel, by: req.user),
             settingsURL: "/studio/channels/\(id)",
-            loginURL: "/login?next=" + (back.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/"))
+            loginURL: AuthController.loginURL(next: back))
     }
 }

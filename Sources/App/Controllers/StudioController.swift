@@ -71,20 +71,20 @@ struct StudioController {
 
     /// GET /studio/channels/:id
     func channelSettings(req: Request) async throws -> View {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .notFound)
         return try await req.render("channel-settings", settingsPage(channel, req: req))
     }
 
     /// POST /studio/channels/:id
     func updateChannel(req: Request) async throws -> Response {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .notFound)
         let form = try req.content.decode(ChannelForm.self)
         do {
             try await req.channels.apply(form.settings, to: channel)
             return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())", notice: .saved)
         } catch let failure as ValidationFailure {
-            // Show what was typed, not the half-applied model.
-            let fresh = try await editableChannel(req)
+            // Show the stored settings with the errors, not the half-applied model.
+            let fresh = try await req.editableChannel(idStatus: .notFound)
             var page = settingsPage(fresh, req: req)
             page.errors = failure.problems
             return try await rendered("channel-settings", page, status: .badRequest, req)
@@ -93,7 +93,7 @@ struct StudioController {
 
     /// POST /studio/channels/:id/images/:kind — multipart field `image`.
     func uploadImage(req: Request) async throws -> Response {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .notFound)
         guard let kind = ImageKind(rawValue: req.parameters.get("kind") ?? "") else {
             throw Abort(.notFound, reason: "Pictures are logo, banner or thumbnail.")
         }
@@ -113,7 +113,7 @@ struct StudioController {
 
     /// GET /studio/channels/:id/delete — asks first.
     func confirmDeleteChannel(req: Request) async throws -> View {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .notFound)
         let id = try channel.requireID()
         let count = try await Video.query(on: req.db).filter(\.$channel.$id == id).count()
         return try await req.render(
@@ -126,7 +126,7 @@ struct StudioController {
 
     /// POST /studio/channels/:id/delete
     func deleteChannel(req: Request) async throws -> Response {
-        let channel = try await editableChannel(req)
+        let channel = try await req.editableChannel(idStatus: .notFound)
         try await req.channels.delete(channel)
         return req.redirectAfterForm(to: "/studio", notice: .deleted)
     }
@@ -135,18 +135,18 @@ struct StudioController {
 
     /// GET /studio/videos/:id
     func editVideo(req: Request) async throws -> View {
-        try await req.render("video-edit", videoPage(try await editableVideo(req), req: req))
+        try await req.render("video-edit", videoPage(try await req.editableVideo(idStatus: .notFound), req: req))
     }
 
     /// POST /studio/videos/:id
     func updateVideo(req: Request) async throws -> Response {
-        let video = try await editableVideo(req)
+        let video = try await req.editableVideo(idStatus: .notFound)
         let changes = try req.content.decode(VideoService.Changes.self)
         do {
             try await req.videos.update(video, changes)
             return req.redirectAfterForm(to: "/studio/videos/\(try video.requireID())", notice: .saved)
         } catch let failure as ValidationFailure {
-            var page = videoPage(try await editableVideo(req), req: req)
+            var page = videoPage(try await req.editableVideo(idStatus: .notFound), req: req)
             page.errors = failure.problems
             return try await rendered("video-edit", page, status: .badRequest, req)
         }
@@ -154,7 +154,7 @@ struct StudioController {
 
     /// GET /studio/videos/:id/delete — asks first.
     func confirmDeleteVideo(req: Request) async throws -> View {
-        let video = try await editableVideo(req)
+        let video = try await req.editableVideo(idStatus: .notFound)
         let id = try video.requireID()
         return try await req.render(
             "confirm",
@@ -166,28 +166,11 @@ struct StudioController {
 
     /// POST /studio/videos/:id/delete
     func deleteVideo(req: Request) async throws -> Response {
-        try await req.videos.delete(try await editableVideo(req))
+        try await req.videos.delete(try await req.editableVideo(idStatus: .notFound))
         return req.redirectAfterForm(to: "/studio", notice: .deleted)
     }
 
     // MARK: helpers
-
-    /// The channel named in the path, if the signed-in user may change it (404 unknown, 403 someone else's).
-    private func editableChannel(_ req: Request) async throws -> Channel {
-        let user = try req.requireUser()
-        let id = try req.numericID(what: "channel")
-        guard let channel = try await req.catalog.channel(id: id) else { throw Abort(.notFound, reason: "There is no channel \(id).") }
-        try Policy.requireEdit(channel, by: user)
-        return channel
-    }
-
-    private func editableVideo(_ req: Request) async throws -> Video {
-        let user = try req.requireUser()
-        let id = try req.numericID(what: "video")
-        guard let video = try await req.catalog.anyVideo(id: id) else { throw Abort(.notFound, reason: "There is no video \(id).") }
-        try Policy.requireEdit(video.channel, by: user)
-        return video
-    }
 
     private func rendered<Page: Encodable>(_ template: String, _ page: Page, status: HTTPResponseStatus, _ req: Request) async throws -> Response {
         let response = try await req.render(template, page).encodeResponse(for: req)

@@ -106,12 +106,9 @@ public struct AdminService: Sendable {
         return (entries.map { ($0, $0.userID.flatMap { users[$0] }) }, total)
     }
 
+    /// `YYYY-MM-DD` as the start of that day in UTC.
     static func day(_ text: String) -> Date? {
         guard !text.isEmpty else { return nil }
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: text)
+        return try? Date(text + "T00:00:00Z", strategy: .iso8601)
     }
 }
