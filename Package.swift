@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
     ],
     targets: [
         /// Media knows nothing of Vapor: range planning, signed URLs, the sendfile listener, ffmpeg runners, storage.
@@ -42,6 +43,10 @@ let package = Package(
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
                 .product(name: "Leaf", package: "leaf"),
+                // Multipart uploads parsed as they stream (Vapor's decoder wants the whole body in memory).
+                .product(name: "MultipartKit", package: "multipart-kit"),
+                // URL imports: per-request DNS pinning (`dnsOverride`) after the address check, no redirects followed blindly.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         .executableTarget(name: "videotube", dependencies: ["App"]),

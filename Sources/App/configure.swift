@@ -16,6 +16,9 @@ public struct AppServices: Sendable {
     public let hasher: PasswordHasher
     public let passwordPolicy: PasswordPolicy
     public let accountLimits: AccountService.Limits
+    /// Background processing (transcodes); workers start with `serve`.
+    public let jobs: JobRunner
+    let uploadLocks = UploadLocks()
     /// The media listener's bound port (known after it starts; the configured one until then).
     let mediaPortBox: NIOLockedValueBox<Int>
 
@@ -63,6 +66,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M003_CreateWatchLogs())
     app.migrations.add(M004_CreateAccounts())
     app.migrations.add(M005_OwnershipAndSubscriptions())
+    app.migrations.add(M006_Processing())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -122,6 +126,9 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: config.maxChunkBytes)),
         watchLog: config.watchLog ? WatchLogRecorder(db: app.db, logger: app.logger, anonymize: config.watchLogAnonymize) : nil,
         hasher: PasswordHasher(cost: config.bcryptCost, pool: app.threadPool), passwordPolicy: policy, accountLimits: limits,
+        jobs: JobRunner(
+            database: { [unowned app] in app.db }, storage: storage, settings: config.encoder, workers: config.transcodeWorkers,
+            node: config.nodeID, logger: app.logger),
         mediaPortBox: NIOLockedValueBox(config.mediaPort))
 
     try routes(app)
@@ -163,6 +170,21 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     app.lifecycle.use(MediaListenerLifecycle(channel: channel))
     app.logger.notice("Media listener on http://\(services.config.host):\(port)")
     return channel
+}
+
+/// Starts the processing workers (after taking back this node's interrupted jobs) and stops them at shutdown.
+public func startJobRunner(_ app: Application) async throws {
+    try await app.videotube.jobs.start()
+    app.lifecycle.use(JobRunnerLifecycle())
+    if app.videotube.config.transcodeWorkers > 0 {
+        app.logger.notice("Processing with \(app.videotube.config.transcodeWorkers) worker(s) as \(app.videotube.config.nodeID)")
+    }
+}
+
+struct JobRunnerLifecycle: LifecycleHandler {
+    func shutdownAsync(_ application: Application) async {
+        await application.videotube.jobs.stop()
+    }
 }
 
 struct MediaListenerLifecycle: LifecycleHandler {

@@ -64,6 +64,21 @@ func routes(_ app: Application) throws {
         app.get("videos", ":id", "stream", use: stream.stream)
         app.get("video_stream", ":id", use: stream.stream)
         app.get("videos", ":id", "download", use: stream.download)
+        app.get("videos", ":id", "hls", ":file", use: stream.asset)  // HLS playlists, segments, storyboard
+    }
+
+    do {  // uploads (tus 1.0 and single requests), URL imports, processing state
+        let uploads = UploadController()
+        let v1 = app.grouped("api", "v1")
+        v1.on(.OPTIONS, "uploads", use: uploads.tusOptions)
+        v1.post("uploads", use: uploads.tusCreate)
+        v1.on(.HEAD, "uploads", ":id", use: uploads.tusHead)
+        v1.on(.PATCH, "uploads", ":id", body: .stream, use: uploads.tusPatch)
+        v1.delete("uploads", ":id", use: uploads.tusDelete)
+        v1.get("uploads", ":id", use: uploads.uploadStatus)
+        v1.on(.POST, "videos", body: .stream, use: uploads.create)
+        v1.post("videos", "import", use: uploads.importURL)
+        v1.get("videos", ":id", "processing", use: uploads.processing)
     }
 
     do {  // JSON API

@@ -68,6 +68,10 @@ public protocol MediaStorage: Sendable {
     /// Size, modification time and content type of an object; nil when it is not there.
     func representation(of key: String) -> Representation?
     func delete(_ key: String)
+    /// Reserves a new folder key (for a video's HLS renditions and storyboard) and creates the folder.
+    func reserveFolder(prefix: String) throws -> (key: String, path: String)
+    /// Removes a folder and everything in it.
+    func deleteFolder(_ key: String)
 }
 
 /// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).
@@ -112,6 +116,18 @@ public struct LocalDiskStorage: MediaStorage {
     }
 
     public func delete(_ key: String) {
+        guard let path = try? localPath(for: key) else { return }
+        try? FileManager.default.removeItem(atPath: path)
+    }
+
+    public func reserveFolder(prefix: String) throws -> (key: String, path: String) {
+        let key = StorageKey.generate(prefix: prefix, fileExtension: "")
+        let path = try localPath(for: key)
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return (key, path)
+    }
+
+    public func deleteFolder(_ key: String) {
         guard let path = try? localPath(for: key) else { return }
         try? FileManager.default.removeItem(atPath: path)
     }

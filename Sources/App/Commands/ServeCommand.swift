@@ -28,6 +28,7 @@ struct VideotubeServeCommand: AsyncCommand {
         if let hostname = signature.hostname { app.http.server.configuration.hostname = hostname }
         if let port = signature.port { app.http.server.configuration.port = port }
         try await startMediaListener(app)
+        try await startJobRunner(app)
         var inner = context
         inner.input = CommandInput(arguments: ["videotube"])
         try await vaporServe.run(using: &inner)

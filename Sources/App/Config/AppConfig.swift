@@ -1,4 +1,5 @@
 import Foundation
+import Media
 
 /// A setting that could not be used; start-up stops with this message, which names the variable.
 public struct ConfigError: Error, CustomStringConvertible {
@@ -35,6 +36,18 @@ public struct AppConfig: Sendable {
     public var tokenDays: Int
     /// Keep only the network part of addresses in the watch log (IPv4 /24, IPv6 /48).
     public var watchLogAnonymize: Bool
+    /// The largest upload accepted (bytes), and how much one user may store in all (0: no quota).
+    public var maxUploadBytes: Int64 = 10 << 30
+    public var userQuotaBytes: Int64 = 0
+    /// How many videos this server process transcodes at once (0: this node runs no jobs).
+    public var transcodeWorkers: Int = 1
+    public var encoder = EncoderSettings()
+    /// This process's name in the job queue; jobs it held when it died are taken back at its next start.
+    public var nodeID: String = "local"
+    /// Let URL imports reach loopback, private and link-local addresses (tests, a trusted LAN).
+    public var importAllowPrivate = false
+    /// Longest a URL import may take (seconds).
+    public var importTimeout: Int = 1800
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -67,6 +80,25 @@ public struct AppConfig: Sendable {
         let bcryptCost = try integer(env, "VIDEOTUBE_BCRYPT_COST", default: 12, range: 4...16)
         let sessionDays = try integer(env, "VIDEOTUBE_SESSION_DAYS", default: 30, range: 1...3650)
         let tokenDays = try integer(env, "VIDEOTUBE_TOKEN_DAYS", default: 90, range: 1...3650)
+        let maxUpload = try integer(env, "VIDEOTUBE_MAX_UPLOAD_BYTES", default: 10 << 30, range: 1024...(1 << 44))
+        let quota = try integer(env, "VIDEOTUBE_USER_QUOTA_BYTES", default: 0, range: 0...(1 << 50))
+        let workers = try integer(env, "VIDEOTUBE_TRANSCODE_WORKERS", default: 1, range: 0...32)
+        let segment = try integer(env, "VIDEOTUBE_HLS_SEGMENT_SECONDS", default: 4, range: 1...12)
+        let preset = env["VIDEOTUBE_X264_PRESET"].flatMap { $0.isEmpty ? nil : $0 } ?? "veryfast"
+        guard EncoderSettings.presets.contains(preset) else {
+            throw ConfigError(
+                variable: "VIDEOTUBE_X264_PRESET", message: "expected one of \(EncoderSettings.presets.joined(separator: ", ")), got '\(preset)'")
+        }
+        var rungs = EncoderSettings.standardRungs
+        if let text = env["VIDEOTUBE_LADDER"], !text.isEmpty {
+            let parsed = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "p", with: "")) }
+            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) >= 64 && ($0 ?? 0) <= 4320 }) else {
+                throw ConfigError(variable: "VIDEOTUBE_LADDER", message: "expected heights such as 240,480,720,1080, got '\(text)'")
+            }
+            rungs = parsed.compactMap { $0 }
+        }
+        let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
+        let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
         var secret: [UInt8] = []
         if let value = env["VIDEOTUBE_SECRET"], !value.isEmpty {
             guard value.utf8.count >= 32 else {
@@ -80,7 +112,11 @@ public struct AppConfig: Sendable {
             host: env["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1", port: port, mediaPort: mediaPort,
             mediaURL: mediaURL, maxChunkBytes: Int64(maxChunk), watchLog: watchLog, secret: secret,
             mediaURLLifetime: Int64(lifetime), bcryptCost: bcryptCost, sessionDays: sessionDays, tokenDays: tokenDays,
-            watchLogAnonymize: anonymize)
+            watchLogAnonymize: anonymize, maxUploadBytes: Int64(maxUpload), userQuotaBytes: Int64(quota),
+            transcodeWorkers: workers, encoder: EncoderSettings(preset: preset, segmentSeconds: segment, rungs: rungs),
+            nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
+                ?? "\(ProcessInfo.processInfo.hostName):\(port)",
+            importAllowPrivate: allowPrivate, importTimeout: importTimeout)
     }
 
     private static func flag(_ env: [String: String], _ name: String, default value: Bool) throws -> Bool {
@@ -127,6 +163,8 @@ public struct AppConfig: Sendable {
             dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: databaseURL == nil,
             host: "127.0.0.1", port: 0, mediaPort: 0, mediaURL: nil, maxChunkBytes: 8 << 20, watchLog: true,
             secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600, bcryptCost: 4,
-            sessionDays: 30, tokenDays: 90, watchLogAnonymize: false)
+            sessionDays: 30, tokenDays: 90, watchLogAnonymize: false, maxUploadBytes: 1 << 30, userQuotaBytes: 0,
+            transcodeWorkers: 0, encoder: EncoderSettings(preset: "ultrafast", segmentSeconds: 2, rungs: [240, 360]),
+            nodeID: "test", importAllowPrivate: false, importTimeout: 60)
     }
 }

@@ -151,7 +151,7 @@ struct CSRFMiddleware: AsyncMiddleware {
         }
         let expected = request.csrfToken
         var provided = request.headers.first(name: "X-CSRF-Token")
-        if provided == nil, let type = request.headers.contentType,
+        if provided == nil, !isAPI, let type = request.headers.contentType,
             type == .urlEncodedForm || type.type == "multipart" && type.subType == "form-data"
         {
             _ = try await request.body.collect(max: Self.formLimit).get()

@@ -22,29 +22,71 @@ struct StreamController {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
         let services = req.services
-        guard let representation = services.storage.representation(of: video.mediaKey),
-            let path = try? services.storage.localPath(for: video.mediaKey)
+        let key = video.mediaKey
+        var extra = HTTPHeaders()
+        extra.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
+        if download {
+            let filename = downloadFilename(title: video.title, fileExtension: Media.StorageKey.fileExtension(of: key))
+            extra.replaceOrAdd(name: .contentDisposition, value: attachmentDisposition(filename: filename))
+        }
+        return try await send(req, key: key, what: "the file of video \(id)", extra: extra) { status in
+            await services.watchLog?.record(
+                .init(
+                    videoID: id, userID: req.user?.id, remoteAddress: req.remoteAddress?.ipAddress,
+                    userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",
+                    status: status, at: Date()))
+        }
+    }
+
+    /// GET/HEAD /videos/:id/hls/:file — the master playlist, rendition playlists, init and media segments, and
+    /// the storyboard (`storyboard.jpg`, `storyboard.vtt`), under the same visibility rules as the stream.
+    /// Segments never change, so they are cacheable for a year; playlists are revalidated, since the master grows
+    /// while renditions are still being made.
+    func asset(req: Request) async throws -> Response {
+        let id = try req.numericID(what: "video")
+        let file = req.parameters.get("file") ?? ""
+        guard Self.isAssetName(file) else {
+            throw Abort(.notFound, reason: "video assets are playlists (.m3u8), segments (.m4s, .mp4) and the storyboard")
+        }
+        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user), let folder = video.assetsKey else {
+            throw Abort(.notFound, reason: "no streaming assets for video \(id)")
+        }
+        let scope = video.isListed || video.visibility == .unlisted ? "public" : "private"
+        let immutable = file.hasSuffix(".m4s") || file.hasSuffix(".mp4")
+        var extra = HTTPHeaders()
+        extra.replaceOrAdd(
+            name: .cacheControl, value: immutable ? "\(scope), max-age=31536000, immutable" : "\(scope), no-cache")
+        return try await send(req, key: "\(folder)/\(file)", what: "\(file) of video \(id)", extra: extra)
+    }
+
+    /// `master.m3u8`, `720p.m3u8`, `720p_init.mp4`, `720p_0003.m4s`, `storyboard.jpg`, `storyboard.vtt`: letters,
+    /// digits and `_` with one known extension — nothing that could step out of the video's folder.
+    static func isAssetName(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let ext = parts.last, ["m3u8", "m4s", "mp4", "jpg", "vtt"].contains(ext),
+            let stem = parts.first, !stem.isEmpty, stem.count <= 40
+        else { return false }
+        return stem.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
+    /// Serves a stored object with ranges and conditional requests, streamed in chunks.
+    /// `served` sees the status the plan chose (the watch log's entry).
+    private func send(
+        _ req: Request, key: String, what: String, extra: HTTPHeaders, served: ((Int) async -> Void)? = nil
+    ) async throws -> Response {
+        let services = req.services
+        guard let representation = services.storage.representation(of: key),
+            let path = try? services.storage.localPath(for: key)
         else {
-            req.logger.error("video \(id): its media file is missing from storage")
-            throw Abort(.notFound, reason: "the file of video \(id) is missing; its owner may re-upload it")
+            req.logger.error("\(what) is missing from storage (\(key))")
+            throw Abort(.notFound, reason: "\(what) is missing; its owner may re-upload it")
         }
         let isHead = req.method == .HEAD
         let plan = services.responder.plan(
             MediaRequest(isHead: isHead, header: { req.headers.first(name: $0) }), for: representation)
-        if let recorder = services.watchLog {
-            await recorder.record(
-                .init(
-                    videoID: id, userID: req.user?.id, remoteAddress: req.remoteAddress?.ipAddress,
-                    userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",
-                    status: plan.status, at: Date()))
-        }
-
+        await served?(plan.status)
         var headers = HTTPHeaders(plan.headers)
-        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
-        if download {
-            let filename = downloadFilename(title: video.title, fileExtension: Media.StorageKey.fileExtension(of: video.mediaKey))
-            headers.replaceOrAdd(name: .contentDisposition, value: attachmentDisposition(filename: filename))
-        }
+        for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
         let status = HTTPResponseStatus(statusCode: plan.status)
         let segments = plan.body
         let length = Int(plan.contentLength)

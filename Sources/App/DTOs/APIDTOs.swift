@@ -89,6 +89,51 @@ struct VideoDTO: Content {
     var download_url: String
     var thumbnail_url: String?
     var watch_url: String
+    /// The HLS master playlist once the first rendition is published.
+    var hls_url: String?
+    /// Published renditions, lowest first (`["240p", "360p"]`).
+    var renditions: [String]
+    /// WebVTT index of the hover storyboard sprite.
+    var storyboard_url: String?
+}
+
+/// Where a video's processing is (the owner's view): `state` queued/running/done/failed.
+struct ProcessingDTO: Content {
+    var video_id: Int
+    var status: String
+    var state: String
+    var stage: String
+    var progress: Double
+    var attempts: Int
+    var max_attempts: Int
+    var error: String?
+    var renditions: [String]
+    var hls_url: String?
+
+    init(video: Video, job: ProcessingJob?, site: String) {
+        let id = video.id ?? 0
+        video_id = id
+        status = video.status.rawValue
+        state = job?.state.rawValue ?? (video.status == .ready ? "done" : "queued")
+        stage = job?.stage ?? (video.status == .ready ? "Done" : "Waiting for a worker")
+        progress = job?.progress ?? (video.status == .ready ? 100 : 0)
+        attempts = job?.attempts ?? 0
+        max_attempts = job?.maxAttempts ?? 0
+        error = video.failureReason ?? job?.error
+        renditions = video.renditions
+        hls_url = video.renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8"
+    }
+}
+
+/// A resumable upload's state (`GET /api/v1/uploads/:id`).
+struct UploadDTO: Content {
+    var id: String
+    var filename: String
+    var length: Int64
+    var offset: Int64
+    var expires_at: Date
+    var video_id: Int?
+    var video_url: String?
 }
 
 /// One page of a listing.
@@ -131,6 +176,8 @@ extension Video {
             audio_codec: audioCodec, views: views, visibility: visibility.rawValue, status: status.rawValue,
             created_at: createdAt, stream_url: links.url(key: mediaKey, videoID: id, userID: userID),
             app_stream_url: "\(site)/videos/\(id)/stream", download_url: "\(site)/videos/\(id)/download",
-            thumbnail_url: thumbnailKey.map { links.url(key: $0) }, watch_url: "\(site)/watch?v=\(id)")
+            thumbnail_url: thumbnailKey.map { links.url(key: $0) }, watch_url: "\(site)/watch?v=\(id)",
+            hls_url: renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8", renditions: renditions,
+            storyboard_url: hasStoryboard == true ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil)
     }
 }

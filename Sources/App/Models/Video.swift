@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import Media
 
 /// Who may see a video: everyone and listed, anyone with the link, or its owner only.
 public enum Visibility: String, Codable, Sendable, CaseIterable {
@@ -40,6 +41,13 @@ public final class Video: Model, @unchecked Sendable {
     @Field(key: "created_at") public var createdAt: Date
     /// Set by an admin: hidden from everyone but admins; the owner sees why.
     @OptionalField(key: "takedown_reason") public var takedownReason: String?
+    /// Folder of the HLS renditions, master playlist and storyboard; nil for videos that were never processed.
+    @OptionalField(key: "assets_key") public var assetsKey: String?
+    /// Published renditions, lowest first (`240p,360p,720p`); empty until the first one is ready.
+    @OptionalField(key: "renditions") public var renditionList: String?
+    @OptionalField(key: "has_storyboard") public var hasStoryboard: Bool?
+    /// Why processing failed, shown to the owner.
+    @OptionalField(key: "failure_reason") public var failureReason: String?
 
     public init() {}
 
@@ -67,8 +75,20 @@ public final class Video: Model, @unchecked Sendable {
         self.createdAt = createdAt
     }
 
-    /// Whether anyone may stream it by link: ready, not private, not taken down.
-    public var isStreamable: Bool { status == .ready && visibility != .private && takedownReason == nil }
+    /// Published HLS renditions, lowest first.
+    public var renditions: [String] { (renditionList ?? "").split(separator: ",").map(String.init) }
+
+    /// Whether its bytes can be played: processing is done, or the first HLS rendition is already published.
+    public var isPlayable: Bool { status == .ready || (status == .processing && !renditions.isEmpty) }
+
+    /// Every stored file and folder of this video, for deleting it.
+    public func removeFiles(from storage: any MediaStorage) {
+        for key in [mediaKey, thumbnailKey].compactMap({ $0 }) { storage.delete(key) }
+        if let assetsKey { storage.deleteFolder(assetsKey) }
+    }
+
+    /// Whether anyone may stream it by link: playable, not private, not taken down.
+    public var isStreamable: Bool { isPlayable && visibility != .private && takedownReason == nil }
     /// Whether it appears in listings: ready and public.
     public var isListed: Bool { isStreamable && visibility == .public }
 }

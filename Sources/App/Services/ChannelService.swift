@@ -15,7 +15,7 @@ public enum Policy {
     /// A taken-down video stays visible to admins only.
     public static func canWatch(_ video: Video, by user: User?) -> Bool {
         if video.isStreamable { return true }
-        guard let user, video.status == .ready else { return false }
+        guard let user, video.isPlayable else { return false }
         if user.isAdmin { return true }
         return video.takedownReason == nil && canEdit(video.channel, by: user)
     }
@@ -169,12 +169,12 @@ public struct ChannelService: Sendable {
     /// Deletes a channel, its videos and every stored file of both.
     public func delete(_ channel: Channel) async throws {
         let videos = try await Video.query(on: db).filter(\.$channel.$id == channel.requireID()).all()
-        let keys = videos.flatMap { [$0.mediaKey, $0.thumbnailKey].compactMap { $0 } }
-            + [channel.logoKey, channel.bannerKey, channel.thumbnailKey].compactMap { $0 }
+        let keys = [channel.logoKey, channel.bannerKey, channel.thumbnailKey].compactMap { $0 }
         try await db.transaction { db in
             for video in videos { try await video.delete(on: db) }
             try await channel.delete(on: db)
         }
+        for video in videos { video.removeFiles(from: storage) }
         for key in keys { storage.delete(key) }
     }
 }
@@ -223,8 +223,7 @@ public struct VideoService: Sendable {
 
     /// Deletes the row, then its files.
     public func delete(_ video: Video) async throws {
-        let keys = [video.mediaKey, video.thumbnailKey].compactMap { $0 }
         try await video.delete(on: db)
-        for key in keys { storage.delete(key) }
+        video.removeFiles(from: storage)
     }
 }

@@ -44,6 +44,19 @@ public enum Formatting {
     }
 
     /// 0:07, 4:05, 1:02:03.
+    /// `1.5 GB`, `640 KB`, `12 bytes` (decimal units, as file managers show them).
+    public static func bytes(_ n: Int64) -> String {
+        let units = ["KB", "MB", "GB", "TB"]
+        guard n >= 1000 else { return "\(n) bytes" }
+        var value = Double(n)
+        var unit = "bytes"
+        for u in units where value >= 1000 {
+            value /= 1000
+            unit = u
+        }
+        return value >= 100 || value == value.rounded() ? "\(Int(value.rounded())) \(unit)" : String(format: "%.1f", value) + " " + unit
+    }
+
     public static func duration(_ seconds: Double) -> String {
         let total = Int(seconds.rounded(.down))
         let h = total / 3600, m = (total % 3600) / 60, s = total % 60
