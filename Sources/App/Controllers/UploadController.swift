@@ -106,7 +106,7 @@ struct UploadController {
             throw Abort(.conflict, reason: "Another request is writing this upload; wait for it to finish, then ask with HEAD.")
         }
         let path = try req.services.storage.localPath(for: upload.fileKey)
-        let outcome = await BodyWriter.write(req.body, to: path, at: upload.offset, limit: remaining, io: req.application.fileio)
+        let outcome = await BodyWriter.write(req.body, to: path, at: upload.offset, limit: remaining, pool: req.application.threadPool)
         upload.offset += outcome.written
         upload.expiresAt = Date().addingTimeInterval(Self.lifetime)
         do {
@@ -239,7 +239,7 @@ struct UploadController {
                 throw Abort(.badRequest, reason: "A multipart body needs a boundary in its Content-Type.")
             }
             let parsed = await BodyWriter.writeMultipart(
-                req.body, boundary: boundary, fileField: "file", to: file.path, limit: limit, io: req.application.fileio)
+                req.body, boundary: boundary, fileField: "file", to: file.path, limit: limit, pool: req.application.threadPool)
             outcome = parsed.outcome
             for (name, value) in parsed.fields where ["channel", "title", "description"].contains(name) { fields[name] = value }
             if let filename = parsed.filename { fields["filename"] = filename }
@@ -248,7 +248,7 @@ struct UploadController {
                 throw Abort(.badRequest, reason: "The multipart form has no `file` field with the video.")
             }
         } else {
-            outcome = await BodyWriter.write(req.body, to: file.path, at: 0, limit: limit, io: req.application.fileio)
+            outcome = await BodyWriter.write(req.body, to: file.path, at: 0, limit: limit, pool: req.application.threadPool)
         }
         if let failure = outcome.failure {
             req.services.storage.delete(file.key)
@@ -344,15 +344,15 @@ enum BodyWriter {
     }
 
     /// Writes `body` to `path` from byte `offset`; stops with 413 past `limit` bytes.
-    static func write(_ body: Request.Body, to path: String, at offset: Int64, limit: Int64, io: NonBlockingFileIO) async -> Outcome {
+    static func write(_ body: Request.Body, to path: String, at offset: Int64, limit: Int64, pool: NIOThreadPool) async -> Outcome {
         var written: Int64 = 0
         do {
-            try await io.withFileHandle(path: path, mode: .write, flags: .allowFileCreation(posixMode: 0o600)) { handle in
-                for try await chunk in body {
-                    guard written + Int64(chunk.readableBytes) <= limit else { throw tooLarge(limit) }
-                    try await io.write(fileHandle: handle, toOffset: offset + written, buffer: chunk)
-                    written += Int64(chunk.readableBytes)
-                }
+            let sink = try FileSink(path: path, offset: offset, pool: pool)
+            defer { sink.close() }
+            for try await chunk in body {
+                guard written + Int64(chunk.readableBytes) <= limit else { throw tooLarge(limit) }
+                try await sink.write(chunk)
+                written += Int64(chunk.readableBytes)
             }
             return Outcome(written: written, failure: nil)
         } catch {
@@ -370,7 +370,7 @@ enum BodyWriter {
     /// Parses a multipart body as it streams: the `fileField` part's bytes go to `path`, small text fields
     /// (64 KiB in all) are collected.
     static func writeMultipart(
-        _ body: Request.Body, boundary: String, fileField: String, to path: String, limit: Int64, io: NonBlockingFileIO
+        _ body: Request.Body, boundary: String, fileField: String, to path: String, limit: Int64, pool: NIOThreadPool
     ) async -> Multipart {
         final class State {
             var headers: [String: String] = [:]
@@ -415,26 +415,48 @@ enum BodyWriter {
         }
         var written: Int64 = 0
         do {
-            try await io.withFileHandle(path: path, mode: .write, flags: .allowFileCreation(posixMode: 0o600)) { handle in
-                for try await chunk in body {
-                    do {
-                        try parser.execute(chunk)
-                    } catch {
-                        throw Abort(.badRequest, reason: "The multipart body is malformed (\(error)).")
-                    }
-                    if state.tooMuchText { throw Abort(.payloadTooLarge, reason: "The form's text fields are over 64 KiB.") }
-                    for buffer in state.pending {
-                        guard written + Int64(buffer.readableBytes) <= limit else { throw tooLarge(limit) }
-                        try await io.write(fileHandle: handle, toOffset: written, buffer: buffer)
-                        written += Int64(buffer.readableBytes)
-                    }
-                    state.pending = []
+            let sink = try FileSink(path: path, offset: 0, pool: pool)
+            defer { sink.close() }
+            for try await chunk in body {
+                do {
+                    try parser.execute(chunk)
+                } catch {
+                    throw Abort(.badRequest, reason: "The multipart body is malformed (\(error)).")
                 }
+                if state.tooMuchText { throw Abort(.payloadTooLarge, reason: "The form's text fields are over 64 KiB.") }
+                for buffer in state.pending {
+                    guard written + Int64(buffer.readableBytes) <= limit else { throw tooLarge(limit) }
+                    try await sink.write(buffer)
+                    written += Int64(buffer.readableBytes)
+                }
+                state.pending = []
             }
         } catch {
             return Multipart(outcome: Outcome(written: written, failure: error), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
         }
         return Multipart(outcome: Outcome(written: written, failure: nil), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
+    }
+
+    /// A file written from a position on, each write on the thread pool (disk writes never block an event loop).
+    final class FileSink: @unchecked Sendable {
+        let handle: FileHandle
+        let pool: NIOThreadPool
+
+        init(path: String, offset: Int64, pool: NIOThreadPool) throws {
+            if !FileManager.default.fileExists(atPath: path) {
+                _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            }
+            guard let handle = FileHandle(forWritingAtPath: path) else { throw StorageError.io("cannot open \(path) for writing") }
+            try handle.seek(toOffset: UInt64(offset))
+            self.handle = handle
+            self.pool = pool
+        }
+
+        func write(_ buffer: ByteBuffer) async throws {
+            try await pool.runIfActive { [handle] in try handle.write(contentsOf: buffer.readableBytesView) }
+        }
+
+        func close() { try? handle.close() }
     }
 
     /// `name="file"` or `filename="a b.mp4"` from a Content-Disposition value.

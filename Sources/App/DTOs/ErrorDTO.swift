@@ -18,7 +18,9 @@ struct ErrorDTO: Content {
         case 409: "conflict"
         case 412: "precondition_failed"
         case 413: "payload_too_large"
+        case 415: "unsupported_media_type"
         case 416: "range_not_satisfiable"
+        case 422: "unprocessable"
         case 429: "too_many_requests"
         default: status.code >= 500 ? "internal_error" : "error"
         }
