@@ -1,4 +1,5 @@
 // Small progressive enhancements; every page works without this file.
+import { loadStoryboard, paint } from './storyboard.js';
 
 // Video boxes: the red bar runs along the thumbnail while the pointer rests on it (CSS animates it);
 // keyboard users get the same when the thumbnail link has focus.
@@ -7,4 +8,34 @@ for (const box of document.querySelectorAll('.videobox')) {
   if (!thumb) continue;
   thumb.addEventListener('focus', () => box.classList.add('hover'));
   thumb.addEventListener('blur', () => box.classList.remove('hover'));
+}
+
+// Video boxes with a storyboard: resting the pointer on the thumbnail flips through the video's frames.
+for (const box of document.querySelectorAll('.videobox[data-storyboard]')) {
+  const thumb = box.querySelector('.thumb');
+  if (!thumb) continue;
+  let timer = null;
+  const layer = document.createElement('div');
+  layer.className = 'storyboard-frame';
+  layer.hidden = true;
+  thumb.appendChild(layer);
+  thumb.addEventListener('mouseenter', async () => {
+    const cues = await loadStoryboard(box.dataset.storyboard);
+    if (!cues.length) return;
+    let i = 0;
+    const step = () => {
+      const cue = cues[i++ % cues.length];
+      paint(layer, cue);
+      const scale = thumb.clientWidth / cue.w;
+      layer.style.transform = `scale(${scale})`;
+      layer.hidden = false;
+    };
+    step();
+    clearInterval(timer);
+    timer = setInterval(step, 400);
+  });
+  thumb.addEventListener('mouseleave', () => {
+    clearInterval(timer);
+    layer.hidden = true;
+  });
 }

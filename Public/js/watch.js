@@ -1,5 +1,8 @@
-// The watch page's player: show a clear message when the browser cannot play the file, and report a view
-// once playback really starts (the server counts one per viewer and hour; range requests never count).
+// The watch page's player: HLS (adaptive) when the browser plays it natively, the MP4 otherwise; a quality
+// menu; a timeline strip that shows storyboard frames while scrubbing; a clear message when nothing plays;
+// and a view reported once playback really starts (one per viewer and hour; range requests never count).
+import { loadStoryboard, cueAt, paint } from './storyboard.js';
+
 const video = document.getElementById('player');
 const message = document.getElementById('player-error');
 if (video && message) {
@@ -27,6 +30,53 @@ if (video) {
       // Counting a view is best effort; playback goes on.
     }
   }, { once: true });
+}
+
+if (video) {
+  const quality = document.getElementById('quality');
+  const hls = video.dataset.hls;
+  const canHLS = hls && video.canPlayType('application/vnd.apple.mpegurl') !== '';
+  document.body.dataset.playback = canHLS ? 'hls' : 'mp4';
+  if (hls && !canHLS && quality) quality.closest('label').hidden = true;
+  // Switching keeps the position and the paused state.
+  quality?.addEventListener('change', () => {
+    const at = video.currentTime;
+    const paused = video.paused;
+    const value = quality.value;
+    video.src = value === 'auto' ? hls : value === 'mp4' ? video.dataset.mp4 : value;
+    video.addEventListener('loadedmetadata', () => {
+      video.currentTime = at;
+      if (!paused) video.play().catch(() => {});
+    }, { once: true });
+  });
+
+  const strip = document.getElementById('scrubber');
+  const board = video.dataset.storyboard;
+  if (strip && board) {
+    strip.hidden = false;
+    const fill = strip.querySelector('.scrub-fill');
+    const preview = strip.querySelector('.scrub-preview');
+    const frame = strip.querySelector('.scrub-frame');
+    const label = strip.querySelector('.scrub-time');
+    const timeAt = (e) => {
+      const box = strip.getBoundingClientRect();
+      return Math.max(0, Math.min(1, (e.clientX - box.left) / box.width)) * (video.duration || 0);
+    };
+    video.addEventListener('timeupdate', () => {
+      if (video.duration) fill.style.width = `${(video.currentTime / video.duration) * 100}%`;
+    });
+    strip.addEventListener('pointermove', async (e) => {
+      const t = timeAt(e);
+      const cues = await loadStoryboard(board);
+      paint(frame, cueAt(cues, t));
+      const box = strip.getBoundingClientRect();
+      preview.hidden = false;
+      preview.style.left = `${Math.max(0, Math.min(box.width - 160, e.clientX - box.left - 80))}px`;
+      label.textContent = `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
+    });
+    strip.addEventListener('pointerleave', () => { preview.hidden = true; });
+    strip.addEventListener('click', (e) => { video.currentTime = timeAt(e); });
+  }
 }
 
 /** 999, 1.2K, 3.4M: as the server formats counts. */

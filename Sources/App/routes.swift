@@ -30,6 +30,8 @@ func routes(_ app: Application) throws {
         let studio = StudioController()
         let s = app.grouped("studio")
         s.get(use: studio.home)
+        s.get("upload", use: studio.upload)
+        s.post("import", use: studio.importURL)
         s.get("channels", "new", use: studio.newChannel)
         s.post("channels", use: studio.createChannel)
         s.get("channels", ":id", use: studio.channelSettings)

@@ -65,7 +65,10 @@ struct PageController {
             resolutionText: "\(video.width)×\(video.height)", upNext: try others.map { try VideoCard($0, links: links) },
             subscribe: try await subscribeBox(channel, req: req, back: "/watch?v=\(id)"),
             editURL: Policy.canEdit(channel, by: req.user) ? "/studio/videos/\(id)" : nil,
-            visibility: video.visibility == .public ? "" : video.visibility.rawValue.capitalizedFirst)
+            visibility: video.visibility == .public ? "" : video.visibility.rawValue.capitalizedFirst,
+            hlsURL: video.renditions.isEmpty ? nil : "/videos/\(id)/hls/master.m3u8",
+            qualities: video.renditions.reversed().map { .init(name: $0, url: "/videos/\(id)/hls/\($0).m3u8") },
+            storyboardURL: video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil)
         return try await req.render("watch", page)
     }
 

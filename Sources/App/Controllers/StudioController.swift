@@ -22,10 +22,54 @@ struct StudioController {
                 return .init(
                     id: id, title: $0.title, channelHandle: $0.channel.handle, thumbnailURL: $0.thumbnailKey.map { links.url(key: $0) },
                     visibility: $0.visibility.rawValue, status: $0.takedownReason == nil ? $0.status.rawValue : "taken down",
-                    problem: $0.takedownReason, viewsText: Formatting.counted($0.views, "view"), dateText: Formatting.day($0.createdAt),
+                    problem: $0.takedownReason ?? $0.failureReason, viewsText: Formatting.counted($0.views, "view"), dateText: Formatting.day($0.createdAt),
                     editURL: "/studio/videos/\(id)", watchURL: "/watch?v=\(id)")
             })
         return try await req.render("studio", page)
+    }
+
+    // MARK: uploads
+
+    /// GET /studio/upload — pick or drop a file (resumable, with progress), or import from a URL.
+    func upload(req: Request) async throws -> Response {
+        let page = try await uploadPage(req, selected: req.query[String.self, at: "channel"])
+        guard !page.channels.isEmpty else {
+            return req.redirectAfterForm(to: "/studio/channels/new", notice: nil)
+        }
+        return try await req.render("upload", page).encodeResponse(for: req)
+    }
+
+    /// POST /studio/import — `url`, `channel`, `title`: download, then on to the video's studio page.
+    func importURL(req: Request) async throws -> Response {
+        let user = try req.requireUser()
+        struct Form: Content {
+            var url: String?
+            var channel: String?
+            var title: String?
+        }
+        let form = try req.content.decode(Form.self)
+        do {
+            let video = try await req.uploads.importURL(
+                form.url ?? "", user: user, channel: form.channel, title: form.title, description: "", downloader: req.downloader)
+            req.services.jobs.wake()
+            return req.redirectAfterForm(to: "/studio/videos/\(try video.requireID())", notice: .imported)
+        } catch let abort as any AbortError where abort.status.code < 500 && abort.status != .unauthorized {
+            var page = try await uploadPage(req, selected: form.channel)
+            page.importURL = form.url ?? ""
+            page.errors = [abort.reason]
+            return try await rendered("upload", page, status: abort.status, req)
+        }
+    }
+
+    private func uploadPage(_ req: Request, selected: String?) async throws -> UploadPage {
+        let user = try req.requireUser()
+        let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).sort(\.$id).all()
+        let config = req.services.config
+        return UploadPage(
+            channels: channels.enumerated().map { index, channel in
+                .init(handle: channel.handle, name: channel.name, selected: selected.map { $0 == channel.handle } ?? (index == 0))
+            },
+            maxUploadText: Formatting.bytes(config.maxUploadBytes), maxUploadBytes: config.maxUploadBytes)
     }
 
     // MARK: channels
@@ -216,7 +260,8 @@ struct StudioController {
             ],
             thumbnailURL: video.thumbnailKey.map { req.mediaLinks.url(key: $0) }, watchURL: "/watch?v=\(id)",
             deleteURL: "/studio/videos/\(id)/delete", takedownReason: video.takedownReason,
-            statusText: "\(video.status.rawValue.capitalizedFirst) • \(Formatting.counted(video.views, "view")) • uploaded \(Formatting.day(video.createdAt))")
+            statusText: "\(video.status.rawValue.capitalizedFirst) • \(Formatting.counted(video.views, "view")) • uploaded \(Formatting.day(video.createdAt))",
+            processing: video.status == .processing, failureReason: video.failureReason)
     }
 }
 

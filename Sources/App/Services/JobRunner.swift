@@ -136,7 +136,8 @@ public final class JobRunner: Sendable {
             let final = try await queue.fail(job, reason: reason)
             logger.warning("Video \(videoID): processing failed (\(final ? "giving up" : "will retry")): \(reason)")
             if final, let video = try await Video.find(videoID, on: db) {
-                video.status = .failed
+                // An imported video that already plays as a file stays up; only a new upload fails outright.
+                if video.status == .processing { video.status = .failed }
                 video.failureReason = reason
                 try await video.save(on: db)
             }

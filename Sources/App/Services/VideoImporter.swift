@@ -65,7 +65,11 @@ public struct VideoImporter: Sendable {
                 height: probe.height, mimeType: MIMEType.forExtension(ext), videoCodec: probe.videoCodec,
                 audioCodec: probe.audioCodec, views: options.views, visibility: options.visibility, status: .ready,
                 createdAt: options.createdAt)
-            try await video.save(on: db)
+            try await db.transaction { db in
+                try await video.save(on: db)
+                // Playable at once as a file; HLS renditions and the storyboard follow in the background.
+                try await JobQueue(db: db).enqueue(videoID: try video.requireID())
+            }
             video.$channel.value = channel
             return video
         } catch {

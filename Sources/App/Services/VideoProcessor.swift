@@ -63,7 +63,7 @@ public struct VideoProcessor: Sendable {
         let done = job.finishedSteps
 
         for step in steps {
-            if done.contains(step.name) {
+            if done.contains(step.name) || (step.name == "thumbnail" && video.thumbnailKey != nil) {
                 doneWeight += step.weight
                 continue
             }

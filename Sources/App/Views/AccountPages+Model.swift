@@ -63,6 +63,21 @@ struct StudioPage: Encodable {
     var videos: [VideoRow]
 }
 
+/// `/studio/upload`: a resumable (tus) upload with progress, and an import from a URL.
+struct UploadPage: Encodable {
+    struct ChannelOption: Encodable {
+        var handle: String
+        var name: String
+        var selected: Bool
+    }
+    var title = "Upload · Videotube"
+    var channels: [ChannelOption]
+    var maxUploadText: String
+    var maxUploadBytes: Int64
+    var importURL = ""
+    var errors: [String] = []
+}
+
 /// `/studio/channels/new` and `/studio/channels/{id}`.
 struct ChannelSettingsPage: Encodable {
     struct Option: Encodable {
@@ -109,6 +124,9 @@ struct VideoEditPage: Encodable {
     var deleteURL: String
     var takedownReason: String?
     var statusText: String
+    /// Still being processed (the page polls for progress), and why it failed, if it did.
+    var processing: Bool
+    var failureReason: String?
     var errors: [String] = []
 }
 

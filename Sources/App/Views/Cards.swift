@@ -12,6 +12,8 @@ struct VideoCard: Encodable {
     var channelLogoURL: String
     var viewsText: String
     var ageText: String
+    /// WebVTT index of the hover storyboard, when the video has one.
+    var storyboardURL: String?
 
     init(_ video: Video, links: MediaLinks, now: Date = Date()) throws {
         let id = try video.requireID()
@@ -25,6 +27,7 @@ struct VideoCard: Encodable {
         channelLogoURL = video.channel.logoURL(links, site: "")
         viewsText = Formatting.counted(video.views, "view")
         ageText = Formatting.age(of: video.createdAt, now: now)
+        storyboardURL = video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil
     }
 }
 

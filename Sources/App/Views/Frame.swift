@@ -47,7 +47,7 @@ extension Request {
 enum Notice: String {
     case signedUp = "signed-up", signedIn = "signed-in", signedOut = "signed-out", saved, deleted, subscribed, unsubscribed
     case channelCreated = "channel-created", imageSaved = "image-saved", userUpdated = "user-updated", takenDown = "taken-down"
-    case restored
+    case restored, imported
 
     var text: String {
         switch self {
@@ -63,6 +63,7 @@ enum Notice: String {
         case .userUpdated: "User updated."
         case .takenDown: "The video was taken down."
         case .restored: "The video is back up."
+        case .imported: "The video was imported; it is being processed now."
         }
     }
 }

@@ -20,4 +20,14 @@ struct WatchPage: Encodable {
     var subscribe: SubscribeBox
     var editURL: String?
     var visibility: String
+    /// The HLS master playlist, once the first rendition is published; the player prefers it.
+    var hlsURL: String?
+    /// Quality choices, highest first (`720p`, `480p` …), each a rendition playlist.
+    var qualities: [Quality]
+    var storyboardURL: String?
+
+    struct Quality: Encodable {
+        var name: String
+        var url: String
+    }
 }
