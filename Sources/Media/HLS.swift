@@ -45,6 +45,12 @@ public struct VariantInfo: Sendable, Equatable, Codable {
     public var averageBandwidth: Int
     /// RFC 6381 codec string, e.g. `avc1.64001f,mp4a.40.2`.
     public var codecs: String
+
+    public init(peakBandwidth: Int, averageBandwidth: Int, codecs: String) {
+        self.peakBandwidth = peakBandwidth
+        self.averageBandwidth = averageBandwidth
+        self.codecs = codecs
+    }
 }
 
 /// HLS packaging for uploaded videos: the ladder, the ffmpeg commands, and the master playlist.

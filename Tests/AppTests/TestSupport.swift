@@ -9,15 +9,26 @@ import VaporTesting
 /// (each test then gets a clean schema). The media listener runs on a free port. Tests with an app run one at a
 /// time, since the PostgreSQL suites share one database.
 func withApp(_ body: @Sendable (Application) async throws -> Void) async throws {
-    try await DatabaseLock.shared.run { try await withUnlockedApp(body) }
+    try await DatabaseLock.shared.run { try await withUnlockedApp({ _ in }, body) }
 }
 
-private func withUnlockedApp(_ body: @Sendable (Application) async throws -> Void) async throws {
+/// `withApp` with settings changed first (limits, flags).
+func withApp(
+    settings: @escaping @Sendable (inout AppConfig) -> Void, _ body: @Sendable (Application) async throws -> Void
+) async throws {
+    try await DatabaseLock.shared.run { try await withUnlockedApp(settings, body) }
+}
+
+private func withUnlockedApp(
+    _ settings: @Sendable (inout AppConfig) -> Void, _ body: @Sendable (Application) async throws -> Void
+) async throws {
     let dataDirectory = NSTemporaryDirectory() + "videotube-test-\(UUID().uuidString)"
     let databaseURL = ProcessInfo.processInfo.environment["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
     let app = try await Application.make(.testing)
     do {
-        try await configure(app, AppConfig.testing(dataDirectory: dataDirectory, databaseURL: databaseURL))
+        var config = AppConfig.testing(dataDirectory: dataDirectory, databaseURL: databaseURL)
+        settings(&config)
+        try await configure(app, config)
         if databaseURL != nil { try await app.autoRevert() }
         try await prepareDatabase(app)
         try await startMediaListener(app)

@@ -118,7 +118,8 @@ struct UploadController {
         await req.services.uploadLocks.unlock(id)
         if let failure = outcome.failure {
             req.logger.info("upload \(id): stopped at \(upload.offset) of \(upload.length) bytes (\(failure))")
-            throw failure
+            if failure is any AbortError { throw failure }
+            throw Abort(.badRequest, reason: "The body ended early; the server kept \(upload.offset) bytes. Ask with HEAD and resume from there.")
         }
         if upload.offset == upload.length {
             let channel = try await Channel.find(upload.$channel.id, on: req.db)
