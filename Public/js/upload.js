@@ -130,7 +130,7 @@ async function start(file) {
   ui.panel.hidden = false;
   ui.done.hidden = true;
   ui.name.textContent = `${file.name} (${formatBytes(file.size)})`;
-  current = { file, url: null, offset: 0, xhr: null, cancelled: false, samples: [], finished: false };
+  current = { file, url: null, offset: 0, xhr: null, cancelled: false, samples: [], finished: false, startedAt: performance.now(), startOffset: 0 };
   if (file.size > max) {
     ui.state.textContent = `This file is ${formatBytes(file.size)}; uploads can be at most ${formatBytes(max)}.`;
     current.finished = true;
@@ -152,6 +152,8 @@ async function start(file) {
       current.url = await create(file);
       localStorage.setItem(key, current.url);
     }
+    current.startOffset = current.offset;
+    current.startedAt = performance.now();
     show(current.offset, file.size);
     let video = null;
     let failures = 0;
@@ -181,6 +183,10 @@ async function start(file) {
     localStorage.removeItem(key);
     current.finished = true;
     show(file.size, file.size);
+    // The average over the whole upload (a fast one may finish before the moving figure settles).
+    const elapsed = (performance.now() - current.startedAt) / 1000;
+    ui.speed.textContent = `${formatBytes((file.size - current.startOffset) / Math.max(elapsed, 0.001))}/s average`;
+    ui.eta.textContent = `done in ${elapsed < 10 ? elapsed.toFixed(1) : Math.round(elapsed)} s`;
     ui.cancel.hidden = true;
     await finish(Number(video));
   } catch (error) {
