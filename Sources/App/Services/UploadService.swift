@@ -70,8 +70,9 @@ public struct UploadService: Sendable {
     func usedBytes(user: User) async throws -> Int64 {
         let userID = try user.requireID()
         let channelIDs = try await Channel.query(on: db).filter(\.$owner.$id == userID).all(\.$id)
-        let videos = channelIDs.isEmpty ? 0 : try await Video.query(on: db).filter(\.$channel.$id ~~ channelIDs).sum(\.$size) ?? 0
-        let pending = try await Upload.query(on: db).filter(\.$user.$id == userID).filter(\.$videoID == nil).sum(\.$length) ?? 0
+        // Summed here, not with SUM(): PostgreSQL answers SUM(bigint) as NUMERIC, SQLite as an integer.
+        let videos = channelIDs.isEmpty ? 0 : try await Video.query(on: db).filter(\.$channel.$id ~~ channelIDs).all(\.$size).reduce(0, +)
+        let pending = try await Upload.query(on: db).filter(\.$user.$id == userID).filter(\.$videoID == nil).all(\.$length).reduce(0, +)
         return videos + pending
     }
 
