@@ -123,6 +123,8 @@ def main():
     ap.add_argument("--size-mb", type=int, default=300, help="size of the served file (default 300 MB)")
     ap.add_argument("--seconds", type=int, default=10, help="seconds per wrk run (default 10)")
     ap.add_argument("--connections", type=int, default=50)
+    ap.add_argument("--upload-mb", type=int, default=1000, help="size of the upload benchmark's body (default 1000 MB)")
+    ap.add_argument("--skip-pipeline", action="store_true", help="only the byte-serving and API comparisons")
     args = ap.parse_args()
     for tool in ("wrk", "nginx", "ffmpeg"):
         if not shutil.which(tool) and not Path("/usr/sbin/nginx").exists():
@@ -146,7 +148,9 @@ def main():
 
         data = work / "data"
         port, media_port, nginx_port = free_port(), free_port(), free_port()
-        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error"}
+        # No transcoding here: byte serving is measured alone (the pipeline has its own section below).
+        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
+               "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
         env.pop("DATABASE_URL", None)
         subprocess.run([args.binary, "import", str(clip), "--channel", "bench", "--title", "Bench"], env=env, cwd=ROOT,
                        check=True, capture_output=True)
@@ -188,6 +192,14 @@ http {{
             measure("videotube Vapor route /videos/{id}/stream", f"{base}/videos/{video['id']}/stream", server.pid, size, args.seconds, args.connections),
         ]
         api = measure("videotube GET /api/v1/videos", f"{base}/api/v1/videos", server.pid, size, args.seconds, args.connections, range_bytes=0)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        pipeline_lines = []
+        if not args.skip_pipeline:
+            import pipeline
+            print("Uploads and transcoding…", flush=True)
+            pipeline_lines = pipeline.markdown(
+                pipeline.upload_bench(args.binary, work, args.upload_mb), pipeline.transcode_bench(args.binary, work))
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
@@ -231,7 +243,7 @@ http {{
         "|---|---:|---:|---:|",
         f"| GET /api/v1/videos (1 video, SQLite) | {api['rps']:.0f} | {api['cpu'] * 100:.0f}% | {api['p99']} |",
         "",
-    ]
+    ] + pipeline_lines
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"Wrote {args.out}")
 
