@@ -20,7 +20,7 @@ deps:
 
 test-deps:
 	@scripts/ensure-packages.sh ffmpeg chromium postgresql wrk nginx-light
-	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator
+	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy
 
 build:
 	swift build

@@ -167,6 +167,28 @@ public enum HLSLadder {
         return args + ["-c", "copy", "-movflags", "+faststart", "-f", "mp4", output]
     }
 
+    /// Whether an MP4/MOV file has its index (`moov`) before its media (`mdat`), so playback starts before the
+    /// whole file is fetched. Reads only the top-level box headers (ISO/IEC 14496-12 §4.2).
+    public static func isFastStart(path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        var offset: UInt64 = 0
+        for _ in 0..<64 {
+            guard (try? handle.seek(toOffset: offset)) != nil, let header = try? handle.read(upToCount: 16), header.count >= 8 else {
+                return false
+            }
+            let bytes = [UInt8](header)
+            let type = String(decoding: bytes[4..<8], as: UTF8.self)
+            if type == "moov" { return true }
+            if type == "mdat" { return false }
+            var size = UInt64(bytes[0..<4].reduce(0) { $0 << 8 | UInt32($1) })
+            if size == 1, bytes.count >= 16 { size = bytes[8..<16].reduce(0) { $0 << 8 | UInt64($1) } }
+            guard size >= 8 else { return false }
+            offset += size
+        }
+        return false
+    }
+
     /// Whether the source's own streams can go into the download MP4 as they are (H.264 and AAC play everywhere).
     public static func canCopyToMP4(videoCodec: String, audioCodec: String?) -> Bool {
         videoCodec == "h264" && (audioCodec == nil || audioCodec == "aac")

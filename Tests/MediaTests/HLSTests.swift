@@ -75,3 +75,23 @@ struct HLSTests {
         #expect(vtt.hasSuffix("00:00:24.000 --> 00:00:25.000\nstoryboard.jpg#xywh=320,90,160,90\n"))
     }
 }
+
+@Suite("MP4 layout")
+struct MP4LayoutTests {
+    @Test("faststart is moov before mdat, read from the top-level boxes")
+    func fastStart() throws {
+        func file(_ boxes: [(String, Int)]) throws -> String {
+            var data = Data()
+            for (type, size) in boxes {
+                data += withUnsafeBytes(of: UInt32(size).bigEndian) { Data($0) } + Data(type.utf8) + Data(count: max(0, size - 8))
+            }
+            let path = NSTemporaryDirectory() + "layout-\(UUID().uuidString).mp4"
+            try data.write(to: URL(fileURLWithPath: path))
+            return path
+        }
+        #expect(HLSLadder.isFastStart(path: try file([("ftyp", 24), ("moov", 100), ("mdat", 1000)])))
+        #expect(!HLSLadder.isFastStart(path: try file([("ftyp", 24), ("mdat", 1000), ("moov", 100)])))
+        #expect(!HLSLadder.isFastStart(path: try file([("ftyp", 24), ("free", 4)])))  // a broken size stops the walk
+        #expect(!HLSLadder.isFastStart(path: "/nonexistent"))
+    }
+}

@@ -38,9 +38,10 @@ struct APIController {
     /// GET /api/v1/videos/:id
     func video(req: Request) async throws -> VideoDTO {
         let id = try req.numericID(status: .badRequest, what: "video")
-        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
-            throw Abort(.notFound, reason: "no video with id \(id)")
-        }
+        var found = try await req.catalog.watchableVideo(id: id, viewer: req.user)
+        // Its owner (or an admin) sees it in every state: processing, failed, not yet playable.
+        if found == nil, let any = try await req.catalog.anyVideo(id: id), Policy.canEdit(any.channel, by: req.user) { found = any }
+        guard let video = found else { throw Abort(.notFound, reason: "no video with id \(id)") }
         return try video.toDTO(links: req.mediaLinks, site: req.siteBase, userID: req.user?.id)
     }
 

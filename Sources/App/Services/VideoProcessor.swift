@@ -125,6 +125,12 @@ public struct VideoProcessor: Sendable {
         _ report: @escaping @Sendable (Double) -> Void
     ) async throws {
         let copySource = HLSLadder.canCopyToMP4(videoCodec: video.videoCodec, audioCodec: video.audioCodec)
+        // Already what we would make (an imported or well-made upload): keep the file, so signed URLs handed out
+        // for it stay valid.
+        if copySource, ["mp4", "m4v"].contains(StorageKey.fileExtension(of: video.mediaKey)), HLSLadder.isFastStart(path: input) {
+            report(1)
+            return
+        }
         let from = copySource ? input : "\(folder)/\(top.name).m3u8"
         let output = try storage.reserve(prefix: "videos", fileExtension: "mp4")
         do {
