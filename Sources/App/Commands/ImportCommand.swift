@@ -38,5 +38,6 @@ struct ImportCommand: AsyncCommand {
         context.console.print(
             "Imported video \(video.id ?? 0) \"\(video.title)\" into @\(video.channel.handle): \(video.width)×\(video.height), "
                 + "\(String(format: "%.1f", video.duration)) s, \(codecs), \(video.size) bytes")
+        context.console.print("It plays now; its HLS renditions and storyboard are made by the running server (videotube serve).")
     }
 }
