@@ -162,7 +162,8 @@ def transcode_bench(binary, work, seconds=30):
                     "-f", "lavfi", "-i", "sine=frequency=330:sample_rate=48000", "-t", str(seconds), "-c:v", "libx264",
                     "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", str(source)], check=True)
 
-    # By hand: the commands the pipeline runs (HLSLadder and Storyboard build the same arguments).
+    # By hand: the commands the pipeline runs. They are written out here to be run without Videotube; keep them in
+    # step with HLSLadder.renditionArguments, Storyboard.arguments and FFmpeg.thumbnail when those change.
     out = work / "by-hand"
     out.mkdir()
     ladder = [("240p", 426, 240, 400_000, 96_000, "main"), ("360p", 640, 360, 800_000, 96_000, "main"),
