@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "videotube", targets: ["videotube"]),
         .library(name: "App", targets: ["App"]),
         .library(name: "Media", targets: ["Media"]),
+        .library(name: "RTMP", targets: ["RTMP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/vapor/vapor.git", from: "4.122.3"),
@@ -33,6 +34,8 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        /// RTMP ingest, no Vapor and no I/O in the parsers: handshake, chunk streams, AMF0 (fuzzable).
+        .target(name: "RTMP"),
         /// The Vapor web application: pages, API, commands, database.
         .target(
             name: "App",
@@ -51,6 +54,7 @@ let package = Package(
         ),
         .executableTarget(name: "videotube", dependencies: ["App"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(name: "RTMPTests", dependencies: ["RTMP"]),
         .testTarget(
             name: "AppTests",
             dependencies: [
