@@ -12,6 +12,7 @@ help:
 	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
 	@echo "make test   - install test tools (ffmpeg, chromium, PostgreSQL, Playwright), build, run every suite"
 	@echo "make bench  - side-by-side benchmarks (this server vs nginx), results in docs/BENCHMARKS.md"
+	@echo "make fuzz   - libFuzzer over the RTMP parsers (FUZZ_SECONDS, default 60)"
 	@echo "make fmt    - format the Swift sources with swift format"
 
 # System packages: installed only when missing (apt-get needs root, as on the project's machines).
@@ -51,6 +52,13 @@ pg-stop:
 bench: test-deps
 	swift build -c release
 	$(PYTHON) bench/run.py --binary .build/release/videotube --out docs/BENCHMARKS.md
+
+FUZZ_SECONDS ?= 60
+fuzz:
+	@echo "== libFuzzer over the RTMP handshake, chunk decoder and AMF0 ($(FUZZ_SECONDS) s; FUZZ_SECONDS=N to change)"
+	swiftc -sanitize=fuzzer,address -parse-as-library -O Sources/RTMP/*.swift Fuzz/RTMPFuzz.swift -o .build/fuzz-rtmp
+	@mkdir -p .build/fuzz-corpus && cp Fuzz/corpus/* .build/fuzz-corpus/
+	SWIFT_BACKTRACE=enable=no .build/fuzz-rtmp -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=.build/ .build/fuzz-corpus
 
 fmt:
 	swift format --in-place --recursive Sources Tests Package.swift

@@ -13,14 +13,14 @@ public indirect enum AMF0Value: Equatable, Sendable {
 
     public static func == (a: AMF0Value, b: AMF0Value) -> Bool {
         switch (a, b) {
-        case (.number(let x), .number(let y)): return x == y || (x.isNaN && y.isNaN)
+        // Bit patterns: a NaN equals itself, and what was read is what gets written back.
+        case (.number(let x), .number(let y)), (.date(let x), .date(let y)): return x.bitPattern == y.bitPattern
         case (.boolean(let x), .boolean(let y)): return x == y
         case (.string(let x), .string(let y)): return x == y
         case (.null, .null), (.undefined, .undefined): return true
         case (.object(let x), .object(let y)), (.ecmaArray(let x), .ecmaArray(let y)):
             return x.count == y.count && zip(x, y).allSatisfy { $0.0 == $1.0 && $0.1 == $1.1 }
         case (.strictArray(let x), .strictArray(let y)): return x == y
-        case (.date(let x), .date(let y)): return x == y
         default: return false
         }
     }

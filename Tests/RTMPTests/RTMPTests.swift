@@ -191,6 +191,9 @@ struct AMF0Tests {
         ]
         var reader = AMF0Reader(AMF0Writer.encode(values))
         #expect(try reader.readAll() == values)
+        // Found by `make fuzz`: a NaN date must read back as itself.
+        var nan = AMF0Reader(AMF0Writer.encode([.date(.nan), .number(-.nan)]))
+        #expect(try nan.readAll() == [.date(.nan), .number(-.nan)])
         // number 1.0, "ab", an object {a: true}
         #expect(AMF0Writer.encode([.number(1)]) == [0x00, 0x3F, 0xF0, 0, 0, 0, 0, 0, 0])
         #expect(AMF0Writer.encode([.string("ab")]) == [0x02, 0x00, 0x02, 0x61, 0x62])
