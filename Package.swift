@@ -35,7 +35,15 @@ let package = Package(
             ]
         ),
         /// RTMP ingest, no Vapor and no I/O in the parsers: handshake, chunk streams, AMF0 (fuzzable).
-        .target(name: "RTMP"),
+        .target(
+            name: "RTMP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         /// The Vapor web application: pages, API, commands, database.
         .target(
             name: "App",
@@ -54,7 +62,10 @@ let package = Package(
         ),
         .executableTarget(name: "videotube", dependencies: ["App"]),
         .testTarget(name: "MediaTests", dependencies: ["Media"]),
-        .testTarget(name: "RTMPTests", dependencies: ["RTMP"]),
+        .testTarget(
+            name: "RTMPTests",
+            dependencies: ["RTMP", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]
+        ),
         .testTarget(
             name: "AppTests",
             dependencies: [

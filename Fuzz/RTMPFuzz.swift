@@ -27,6 +27,19 @@ public func fuzz(_ start: UnsafeRawPointer, _ count: Int) -> CInt {
         i = end
     }
 
+    // The whole publish session, past a valid handshake: commands, metadata, media, acknowledgements.
+    var session = PublishSession(decoder: ChunkDecoder(maxMessageLength: 1 << 20, maxBuffered: 4 << 20, maxChunkStreams: 16))
+    _ = try? session.receive([3] + [UInt8](repeating: 0, count: 3072))
+    i = 1
+    while i < bytes.count {
+        let end = min(bytes.count, i + step)
+        guard let events = try? session.receive(bytes[i..<end]) else { break }
+        for event in events {
+            if case .publishRequested = event { _ = first & 1 == 0 ? session.accept() : session.reject(description: "no") }
+        }
+        i = end
+    }
+
     var reader = AMF0Reader(Array(bytes.dropFirst()))
     _ = try? reader.readAll()
     return 0
