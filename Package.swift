@@ -49,6 +49,7 @@ let package = Package(
             name: "App",
             dependencies: [
                 "Media",
+                "RTMP",
                 .product(name: "Vapor", package: "vapor"),
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),

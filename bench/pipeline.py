@@ -58,7 +58,7 @@ def start_videotube(binary, data, workers):
     env.pop("DATABASE_URL", None)
     subprocess.run([binary, "user", "create", "bench", "--email", "bench@example.com"], env=env, cwd=ROOT, input=PASSWORD + "\n",
                    check=True, capture_output=True, text=True)
-    proc = subprocess.Popen([binary, "serve", "--port", str(port), "--no-demo"], env=env, cwd=ROOT,
+    proc = subprocess.Popen([binary, "serve", "--port", str(port), "--no-demo", "--no-rtmp"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
     wait_http(base + "/api/v1/videos")

@@ -154,7 +154,7 @@ def main():
         env.pop("DATABASE_URL", None)
         subprocess.run([args.binary, "import", str(clip), "--channel", "bench", "--title", "Bench"], env=env, cwd=ROOT,
                        check=True, capture_output=True)
-        server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--no-demo"], env=env, cwd=ROOT,
+        server = subprocess.Popen([args.binary, "serve", "--port", str(port), "--no-demo", "--no-rtmp"], env=env, cwd=ROOT,
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(server)
         base = f"http://127.0.0.1:{port}"

@@ -3,6 +3,7 @@ import FluentPostgresDriver
 import FluentSQLiteDriver
 import Leaf
 import Media
+import RTMP
 import NIOConcurrencyHelpers
 import Vapor
 
@@ -19,6 +20,11 @@ public struct AppServices: Sendable {
     /// Background processing (transcodes); workers start with `serve`.
     public let jobs: JobRunner
     let uploadLocks = UploadLocks()
+    /// Publishers live on this node.
+    public let live = LiveRegistry()
+    let rtmpPortBox = NIOLockedValueBox(0)
+    /// The RTMP listener's bound port (0 when it is off).
+    public var rtmpPort: Int { rtmpPortBox.withLockedValue { $0 } }
     /// The media listener's bound port (known after it starts; the configured one until then).
     let mediaPortBox: NIOLockedValueBox<Int>
 
@@ -67,6 +73,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M004_CreateAccounts())
     app.migrations.add(M005_OwnershipAndSubscriptions())
     app.migrations.add(M006_Processing())
+    app.migrations.add(M007_Live())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -169,6 +176,34 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     services.mediaPortBox.withLockedValue { $0 = port }
     app.lifecycle.use(MediaListenerLifecycle(channel: channel))
     app.logger.notice("Media listener on http://\(services.config.host):\(port)")
+    return channel
+}
+
+/// Starts the RTMP ingest listener (OBS: `rtmp://HOST/live` + the channel's key) and remembers nothing else:
+/// live state is in `AppServices.live` and the database.
+@discardableResult
+public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channel {
+    // A packaging ffmpeg that exits makes writes to its stdin fail; that must be an error, not SIGPIPE.
+    signal(SIGPIPE, SIG_IGN)
+    let services = app.videotube
+    let config = services.config
+    let server = RTMPServer(
+        configuration: .init(host: config.host, port: config.rtmpPort),
+        authorizer: LiveAuthorizer(
+            database: { [unowned app] in app.db }, registry: services.live, liveRoot: config.liveDirectory, segmentSeconds: 1,
+            logger: app.logger),
+        logger: app.logger)
+    let channel: NIOCore.Channel
+    do {
+        channel = try await server.start(group: app.eventLoopGroup)
+    } catch {
+        throw ConfigError(
+            variable: "VIDEOTUBE_RTMP_PORT",
+            message: "cannot listen on \(config.host):\(config.rtmpPort) (\(error)); choose a free port or run serve --no-rtmp")
+    }
+    services.rtmpPortBox.withLockedValue { $0 = channel.localAddress?.port ?? config.rtmpPort }
+    app.lifecycle.use(MediaListenerLifecycle(channel: channel))
+    app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel
 }
 

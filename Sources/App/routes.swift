@@ -114,6 +114,14 @@ func routes(_ app: Application) throws {
         v1.delete("channels", ":id", "subscription", use: writes.unsubscribe)
     }
 
+    do {  // live: stream keys
+        let live = LiveController()
+        let v1 = app.grouped("api", "v1")
+        v1.get("channels", ":id", "stream-key", use: live.streamKey)
+        v1.post("channels", ":id", "stream-key", use: live.regenerateStreamKey)
+        app.get("live", ":handle", ":file", use: live.hls)
+    }
+
     do {  // the reference back end's JSON routes, keys unchanged
         let reference = ReferenceController()
         app.get("all_videos", use: reference.allVideos)

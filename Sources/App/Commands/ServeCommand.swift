@@ -10,10 +10,14 @@ struct VideotubeServeCommand: AsyncCommand {
         var port: Int?
         @Flag(name: "no-demo", help: "Do not create demo content when the catalog is empty.")
         var noDemo: Bool
+        @Flag(name: "no-rtmp", help: "Do not listen for RTMP publishers (VIDEOTUBE_RTMP_PORT, default 1935).")
+        var noRTMP: Bool
         init() {}
     }
 
-    var help: String { "Serves the site (and the media listener on VIDEOTUBE_MEDIA_PORT, default 8081)." }
+    var help: String {
+        "Serves the site, the media listener (VIDEOTUBE_MEDIA_PORT, default 8081) and RTMP ingest (VIDEOTUBE_RTMP_PORT, default 1935)."
+    }
 
     /// Vapor's serve command, which runs the HTTP server and waits for SIGINT/SIGTERM.
     let vaporServe: any AnyAsyncCommand
@@ -29,6 +33,7 @@ struct VideotubeServeCommand: AsyncCommand {
         if let port = signature.port { app.http.server.configuration.port = port }
         try await startMediaListener(app)
         try await startJobRunner(app)
+        if !signature.noRTMP { try await startRTMPListener(app) }
         var inner = context
         inner.input = CommandInput(arguments: ["videotube"])
         try await vaporServe.run(using: &inner)

@@ -48,9 +48,13 @@ public struct AppConfig: Sendable {
     public var importAllowPrivate = false
     /// Longest a URL import may take (seconds).
     public var importTimeout: Int = 1800
+    /// The RTMP ingest port (OBS: `rtmp://HOST/live`); `serve --no-rtmp` turns it off.
+    public var rtmpPort: Int = 1935
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
+    /// Live HLS being packaged, one folder per channel id.
+    public var liveDirectory: String { dataDirectory + "/live" }
 
     /// Reads the environment. Throws `ConfigError` naming the variable on a malformed value.
     public static func load(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
@@ -97,6 +101,7 @@ public struct AppConfig: Sendable {
             }
             rungs = parsed.compactMap { $0 }
         }
+        let rtmpPort = try integer(env, "VIDEOTUBE_RTMP_PORT", default: 1935, range: 0...65535)
         let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
         let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
         var secret: [UInt8] = []
@@ -116,7 +121,7 @@ public struct AppConfig: Sendable {
             transcodeWorkers: workers, encoder: EncoderSettings(preset: preset, segmentSeconds: segment, rungs: rungs),
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
-            importAllowPrivate: allowPrivate, importTimeout: importTimeout)
+            importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort)
     }
 
     private static func flag(_ env: [String: String], _ name: String, default value: Bool) throws -> Bool {
@@ -165,6 +170,6 @@ public struct AppConfig: Sendable {
             secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600, bcryptCost: 4,
             sessionDays: 30, tokenDays: 90, watchLogAnonymize: false, maxUploadBytes: 1 << 30, userQuotaBytes: 0,
             transcodeWorkers: 0, encoder: EncoderSettings(preset: "ultrafast", segmentSeconds: 2, rungs: [240, 360]),
-            nodeID: "test", importAllowPrivate: false, importTimeout: 60)
+            nodeID: "test", importAllowPrivate: false, importTimeout: 60, rtmpPort: 0)
     }
 }

@@ -30,6 +30,16 @@ public final class Channel: Model, @unchecked Sendable {
     @Field(key: "links") public var linksText: String
     @Field(key: "subscribers_count") public var subscribersCount: Int
     @Field(key: "created_at") public var createdAt: Date
+    /// The private key OBS publishes with (`rtmp://HOST/live` + this key); made on first use, replaced on demand.
+    @OptionalField(key: "stream_key") public var streamKey: String?
+    /// Set while a publisher is live; cleared when it stops.
+    @OptionalField(key: "live_started_at") public var liveStartedAt: Date?
+    /// What the owner calls the current (or next) broadcast, its tags, and the "next stream" text shown offline.
+    @OptionalField(key: "live_title") public var liveTitle: String?
+    @OptionalField(key: "live_tags") public var liveTags: String?
+    @OptionalField(key: "next_stream_text") public var nextStreamText: String?
+    /// Save each broadcast as a video when it ends (on unless the owner turns it off).
+    @OptionalField(key: "save_replays") public var saveReplays: Bool?
 
     @Children(for: \.$channel) public var videos: [Video]
 

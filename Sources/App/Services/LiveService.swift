@@ -1,0 +1,74 @@
+import Fluent
+import Foundation
+import NIOConcurrencyHelpers
+
+/// Stream keys and who is live. Keys are random, shown only to the channel's owner, and replaced on demand;
+/// replacing one drops a publisher that used the old key at once.
+public struct LiveService: Sendable {
+    public let db: any Database
+    public let registry: LiveRegistry
+
+    public init(db: any Database, registry: LiveRegistry) {
+        self.db = db
+        self.registry = registry
+    }
+
+    /// The channel's key, made the first time it is asked for.
+    public func streamKey(for channel: Channel) async throws -> String {
+        if let key = channel.streamKey { return key }
+        return try await regenerate(channel)
+    }
+
+    /// A new key; the old one stops working now, and its publisher is disconnected.
+    @discardableResult
+    public func regenerate(_ channel: Channel) async throws -> String {
+        let key = Secrets.token(prefix: "live_")
+        channel.streamKey = key
+        try await channel.save(on: db)
+        registry.disconnect(channelID: try channel.requireID(), reason: "the stream key was changed")
+        return key
+    }
+
+    /// The channel a key belongs to, if the key is current and its owner may stream.
+    public func channel(forKey key: String) async throws -> Channel? {
+        guard key.hasPrefix("live_"), key.count <= 80,
+            let channel = try await Channel.query(on: db).filter(\.$streamKey == key).with(\.$owner).first()
+        else { return nil }
+        if let owner = channel.loadedOwner, owner.disabled { return nil }
+        return channel
+    }
+}
+
+/// The publishers connected to this node, by channel: one per channel (a second is refused).
+public final class LiveRegistry: Sendable {
+    public struct Entry: Sendable {
+        public let channelID: Int
+        public let startedAt: Date
+        let disconnect: @Sendable () -> Void
+    }
+
+    private let entries = NIOLockedValueBox([Int: Entry]())
+
+    public init() {}
+
+    /// Claims the channel for a publisher; false when another one is live.
+    public func claim(channelID: Int, disconnect: @escaping @Sendable () -> Void, now: Date = Date()) -> Bool {
+        entries.withLockedValue { entries in
+            guard entries[channelID] == nil else { return false }
+            entries[channelID] = Entry(channelID: channelID, startedAt: now, disconnect: disconnect)
+            return true
+        }
+    }
+
+    public func release(channelID: Int) {
+        _ = entries.withLockedValue { $0.removeValue(forKey: channelID) }
+    }
+
+    public func isLive(channelID: Int) -> Bool { entries.withLockedValue { $0[channelID] != nil } }
+
+    /// Drops the channel's publisher, if it has one here.
+    public func disconnect(channelID: Int, reason: String) {
+        let entry = entries.withLockedValue { $0[channelID] }
+        entry?.disconnect()
+    }
+}
