@@ -1,0 +1,85 @@
+"""Live ingest end to end: a real ffmpeg publisher over RTMP to `videotube serve`, HLS out, keys enforced."""
+import subprocess
+import time
+import urllib.error
+import urllib.request
+
+from conftest import BIN, ROOT
+from test_accounts import PASSWORD, post_json
+from test_uploads import get_json
+
+
+def publisher(url, seconds):
+    return subprocess.Popen(
+        ["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi",
+         "-i", "sine=frequency=500:sample_rate=44100", "-t", str(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "30",
+         "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", url],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def status_of(url):
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r:
+            return r.status, r.read().decode(errors="replace")
+    except urllib.error.HTTPError as e:
+        return e.code, ""
+
+
+def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
+    made = subprocess.run([BIN, "user", "create", "streamer", "--email", "s@example.com"], cwd=ROOT, env=server.env,
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    assert made.returncode == 0, made.stderr
+    _, body = post_json(server.base + "/api/v1/auth/token", {"username": "streamer", "password": PASSWORD})
+    token = body["token"]
+    assert post_json(server.base + "/api/v1/channels", {"handle": "streamer-tv", "name": "Streamer"}, token)[0] == 201
+    key = get_json(server.base + "/api/v1/channels/@streamer-tv/stream-key", token)
+    rtmp = f"rtmp://127.0.0.1:{server.env['VIDEOTUBE_RTMP_PORT']}/live"
+    assert key["stream_key"].startswith("live_") and key["server"].endswith("/live")
+
+    # Someone else cannot read the key.
+    made = subprocess.run([BIN, "user", "create", "other", "--email", "o@example.com"], cwd=ROOT, env=server.env,
+                          input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)
+    _, other = post_json(server.base + "/api/v1/auth/token", {"username": "other", "password": PASSWORD})
+    request = urllib.request.Request(server.base + "/api/v1/channels/@streamer-tv/stream-key", headers={"Authorization": f"Bearer {other['token']}"})
+    try:
+        urllib.request.urlopen(request, timeout=10)
+        raise AssertionError("another user read the stream key")
+    except urllib.error.HTTPError as e:
+        assert e.code == 403
+
+    # A wrong key is refused: ffmpeg gives up at once.
+    wrong = publisher(f"{rtmp}/live_not-a-key", 5)
+    assert wrong.wait(timeout=30) != 0
+
+    # The right key: the playlist appears within seconds, with 1-second segments and program date-times.
+    live = publisher(f"{rtmp}/{key['stream_key']}", 40)
+    playlist = f"{server.base}/live/streamer-tv/index.m3u8"
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        code, text = status_of(playlist)
+        if code == 200 and text.count("#EXTINF") >= 3:
+            break
+        time.sleep(0.3)
+    assert code == 200, code
+    assert "#EXT-X-PROGRAM-DATE-TIME" in text and "#EXT-X-TARGETDURATION:1" in text and "init.mp4" in text
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width,height", "-of", "csv=p=0", playlist],
+                           capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert "video,640,360" in probe.stdout and "audio" in probe.stdout
+    assert get_json(server.base + "/api/v1/channels/@streamer-tv/stream-key", token)["live"] is True
+
+    # A second encoder on a busy channel is refused; the first keeps going.
+    second = publisher(f"{rtmp}/{key['stream_key']}", 5)
+    assert second.wait(timeout=30) != 0
+    assert live.poll() is None
+
+    # Regenerating the key drops the publisher at once, and the channel goes offline within 5 s.
+    fresh = post_json(server.base + "/api/v1/channels/@streamer-tv/stream-key", {}, token)[1]
+    assert fresh["stream_key"] != key["stream_key"]
+    live.wait(timeout=10)
+    deadline = time.time() + 5
+    while time.time() < deadline and status_of(playlist)[0] == 200:
+        time.sleep(0.2)
+    assert status_of(playlist)[0] == 404
+    old = publisher(f"{rtmp}/{key['stream_key']}", 5)
+    assert old.wait(timeout=30) != 0
