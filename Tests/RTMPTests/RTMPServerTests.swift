@@ -76,7 +76,7 @@ struct RTMPServerTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let data = try await Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        let data = await Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }

@@ -116,7 +116,18 @@ struct StudioController {
     /// GET /studio/channels/:id
     func channelSettings(req: Request) async throws -> View {
         let channel = try await req.editableChannel(idStatus: .notFound)
-        return try await req.render("channel-settings", settingsPage(channel, req: req))
+        var page = settingsPage(channel, req: req)
+        page.rtmpServer = req.rtmpServerURL
+        page.streamKey = try await req.live.streamKey(for: channel)
+        page.isLive = req.services.live.isLive(channelID: try channel.requireID())
+        return try await req.render("channel-settings", page)
+    }
+
+    /// POST /studio/channels/:id/stream-key — a new key; a publisher using the old one is dropped.
+    func regenerateStreamKey(req: Request) async throws -> Response {
+        let channel = try await req.editableChannel(idStatus: .notFound)
+        try await req.live.regenerate(channel)
+        return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())#live", notice: .streamKeyChanged)
     }
 
     /// POST /studio/channels/:id

@@ -104,6 +104,10 @@ struct ChannelSettingsPage: Encodable {
     var pictures: [Picture]
     var channelURL: String?
     var deleteURL: String?
+    /// OBS settings for an existing channel: server, key, whether it is live now.
+    var rtmpServer: String?
+    var streamKey: String?
+    var isLive = false
     var errors: [String] = []
 }
 

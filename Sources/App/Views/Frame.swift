@@ -48,6 +48,7 @@ enum Notice: String {
     case signedUp = "signed-up", signedIn = "signed-in", signedOut = "signed-out", saved, deleted, subscribed, unsubscribed
     case channelCreated = "channel-created", imageSaved = "image-saved", userUpdated = "user-updated", takenDown = "taken-down"
     case restored, imported
+    case streamKeyChanged = "stream-key-changed"
 
     var text: String {
         switch self {
@@ -64,6 +65,7 @@ enum Notice: String {
         case .takenDown: "The video was taken down."
         case .restored: "The video is back up."
         case .imported: "The video was imported; it is being processed now."
+        case .streamKeyChanged: "You have a new stream key. Paste it into OBS; the old one no longer works."
         }
     }
 }

@@ -1,0 +1,68 @@
+import App
+import Fluent
+import Foundation
+import Testing
+import VaporTesting
+
+/// Stream keys: only the owner sees or replaces them; a new key makes the old one useless.
+@Suite("Live: stream keys", .serialized)
+struct LiveTests {
+    @Test("The owner reads and replaces the key; strangers get 403, nobody signed in 401; the old key stops resolving")
+    func streamKeys() async throws {
+        try await withApp { app in
+            // given
+            let owner = try await Accounts.user(app, "lena")
+            let token = try await Accounts.token(app, owner)
+            _ = try await api(app, .POST, "/api/v1/channels", token: token, json: ["handle": "lena-live", "name": "Lena"])
+            let stranger = try await Accounts.token(app, try await Accounts.user(app, "max"))
+
+            // when / then
+            let first = try await api(app, .GET, "/api/v1/channels/@lena-live/stream-key", token: token)
+            #expect(first.status == .ok)
+            let key = try #require(first.json["stream_key"] as? String)
+            #expect(key.hasPrefix("live_") && key.count > 40)
+            #expect((first.json["server"] as? String)?.hasPrefix("rtmp://") == true)
+            #expect(first.json["live"] as? Bool == false)
+            let again = try await api(app, .GET, "/api/v1/channels/@lena-live/stream-key", token: token)
+            #expect(again.json["stream_key"] as? String == key)
+            #expect(try await api(app, .GET, "/api/v1/channels/@lena-live/stream-key", token: stranger).status == .forbidden)
+            #expect(try await api(app, .POST, "/api/v1/channels/@lena-live/stream-key", token: stranger).status == .forbidden)
+            #expect(try await api(app, .GET, "/api/v1/channels/@lena-live/stream-key").status == .unauthorized)
+
+            let live = LiveService(db: app.db, registry: app.videotube.live)
+            #expect(try await live.channel(forKey: key)?.handle == "lena-live")
+            let replaced = try await api(app, .POST, "/api/v1/channels/@lena-live/stream-key", token: token)
+            let newKey = try #require(replaced.json["stream_key"] as? String)
+            #expect(newKey != key)
+            #expect(try await live.channel(forKey: key) == nil)
+            #expect(try await live.channel(forKey: newKey)?.handle == "lena-live")
+
+            // A disabled owner's key does not publish.
+            try await AdminService(db: app.db, storage: app.videotube.storage).setDisabled(owner, true, accounts: Accounts.service(app))
+            #expect(try await live.channel(forKey: newKey) == nil)
+        }
+    }
+
+    @Test("Regenerating drops the publisher registered for the channel, and one channel has one publisher")
+    func registry() {
+        let registry = LiveRegistry()
+        let dropped = LockedCounter()
+        let first = registry.claim(channelID: 7, disconnect: { @Sendable in dropped.increment() })
+        let second = registry.claim(channelID: 7, disconnect: { @Sendable in })
+        #expect(first)
+        #expect(!second)
+        registry.disconnect(channelID: 7, reason: "test")
+        #expect(dropped.value == 1)
+        registry.release(channelID: 7)
+        #expect(!registry.isLive(channelID: 7))
+        let third = registry.claim(channelID: 7, disconnect: { @Sendable in })
+        #expect(third)
+    }
+}
+
+final class LockedCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func increment() { lock.withLock { count += 1 } }
+    var value: Int { lock.withLock { count } }
+}
