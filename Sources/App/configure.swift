@@ -20,8 +20,9 @@ public struct AppServices: Sendable {
     /// Background processing (transcodes); workers start with `serve`.
     public let jobs: JobRunner
     let uploadLocks = UploadLocks()
-    /// Publishers live on this node.
+    /// Publishers live on this node, and the pages watching them.
     public let live = LiveRegistry()
+    public let viewers = ViewerCounter()
     let rtmpPortBox = NIOLockedValueBox(0)
     /// The RTMP listener's bound port (0 when it is off).
     public var rtmpPort: Int { rtmpPortBox.withLockedValue { $0 } }

@@ -119,7 +119,10 @@ func routes(_ app: Application) throws {
         let v1 = app.grouped("api", "v1")
         v1.get("channels", ":id", "stream-key", use: live.streamKey)
         v1.post("channels", ":id", "stream-key", use: live.regenerateStreamKey)
+        app.get("live", ":handle", use: live.page)
+        app.get("live", ":handle", "events", use: live.events)
         app.get("live", ":handle", ":file", use: live.hls)
+        v1.get("live", use: live.list)
     }
 
     do {  // the reference back end's JSON routes, keys unchanged

@@ -4,7 +4,9 @@ import time
 import urllib.error
 import urllib.request
 
-from conftest import BIN, ROOT
+from playwright.sync_api import sync_playwright
+
+from conftest import BIN, OUT, ROOT
 from test_accounts import PASSWORD, post_json
 from test_uploads import get_json
 
@@ -68,6 +70,27 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
     assert "video,640,360" in probe.stdout and "audio" in probe.stdout
     assert get_json(server.base + "/api/v1/channels/@streamer-tv/stream-key", token)["live"] is True
 
+    # Chromium plays the live page at the live edge; the viewer count is 1, then 2 with a second page.
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+        first = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+        first.goto(server.base + "/live/streamer-tv")
+        assert "LIVE" in first.inner_text("h1.watch-title")
+        first.wait_for_function("document.getElementById('live-player').currentTime > 1", timeout=60_000)
+        first.wait_for_function("document.getElementById('viewer-count').textContent === '1'", timeout=10_000)
+        second = browser.new_context().new_page()
+        second.goto(server.base + "/live/streamer-tv")
+        first.wait_for_function("document.getElementById('viewer-count').textContent === '2'", timeout=10_000)
+        listing = get_json(server.base + "/api/v1/live")["data"]
+        assert [c["channel"]["handle"] for c in listing] == ["streamer-tv"] and listing[0]["viewers"] == 2
+        home = browser.new_context().new_page()
+        home.goto(server.base + "/")
+        assert "Live now" in home.inner_text("main") and home.locator("a.live-card[href='/live/streamer-tv']").count() == 1
+        first.screenshot(path=str(OUT / "live.png"))
+        second.close()
+        first.wait_for_function("document.getElementById('viewer-count').textContent === '1'", timeout=10_000)
+        browser.close()
+
     # A second encoder on a busy channel is refused; the first keeps going.
     second = publisher(f"{rtmp}/{key['stream_key']}", 5)
     assert second.wait(timeout=30) != 0
@@ -81,5 +104,8 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
     while time.time() < deadline and status_of(playlist)[0] == 200:
         time.sleep(0.2)
     assert status_of(playlist)[0] == 404
+    assert get_json(server.base + "/api/v1/live")["data"] == []
+    code, page = status_of(server.base + "/live/streamer-tv")
+    assert code == 200 and "is offline" in page
     old = publisher(f"{rtmp}/{key['stream_key']}", 5)
     assert old.wait(timeout=30) != 0

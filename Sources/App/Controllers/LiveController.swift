@@ -18,6 +18,31 @@ struct LiveController {
     }
 }
 
+/// A live channel in listings.
+struct LiveChannelDTO: Content {
+    var channel: ChannelDTO
+    var title: String
+    var category: String
+    var language: String
+    var tags: [String]
+    var started_at: Date
+    var viewers: Int
+    var live_url: String
+    var hls_url: String
+
+    init(_ channel: Channel, viewers: Int, links: MediaLinks, site: String) throws {
+        self.channel = try channel.toDTO(links: links, site: site)
+        title = channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live"
+        category = channel.category
+        language = channel.language
+        tags = LiveService.tags(channel.liveTags)
+        started_at = channel.liveStartedAt ?? Date()
+        self.viewers = viewers
+        live_url = "\(site)/live/\(channel.handle)"
+        hls_url = "\(site)/live/\(channel.handle)/index.m3u8"
+    }
+}
+
 /// A channel's stream key and where OBS sends it.
 struct StreamKeyDTO: Content {
     var channel_id: Int
@@ -38,6 +63,73 @@ struct StreamKeyDTO: Content {
 }
 
 extension LiveController {
+    /// GET /live/:handle — the live page: player at the live edge, title, category, tags, viewers; or the
+    /// offline state with the next stream's text.
+    func page(req: Request) async throws -> View {
+        let handle = (req.parameters.get("handle") ?? "").lowercased()
+        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id else {
+            throw Abort(.notFound, reason: "There is no channel @\(handle.prefix(30)).")
+        }
+        let links = req.mediaLinks
+        let page = LivePage(
+            title: "\(channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? channel.name) · Live · Videotube", handle: channel.handle,
+            channelName: channel.name, channelURL: "/@\(channel.handle)", logoURL: channel.logoURL(links, site: ""),
+            isLive: channel.liveStartedAt != nil, streamTitle: channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live",
+            category: channel.category, language: channel.language, tags: LiveService.tags(channel.liveTags),
+            startedAt: channel.liveStartedAt.map(Formatting.iso8601), startedText: channel.liveStartedAt.map { "Started \(Formatting.age(of: $0))" },
+            nextStream: channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }, viewers: req.services.viewers.count(id),
+            playlistURL: "/live/\(channel.handle)/index.m3u8")
+        return try await req.render("live", page)
+    }
+
+    /// GET /live/:handle/events — server-sent events: `{"live", "viewers"}` now and every 2 seconds. Each open
+    /// stream is one viewer of the channel while it lasts.
+    func events(req: Request) async throws -> Response {
+        let handle = (req.parameters.get("handle") ?? "").lowercased()
+        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id else {
+            throw Abort(.notFound, reason: "There is no channel @\(handle.prefix(30)).")
+        }
+        let viewers = req.services.viewers
+        let registry = req.services.live
+        let database = req.db
+        var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
+        headers.add(name: "X-Accel-Buffering", value: "no")
+        let body = Response.Body(asyncStream: { writer in
+            viewers.join(id)
+            defer { viewers.leave(id) }
+            var ticks = 0
+            var live = registry.isLive(channelID: id)
+            do {
+                while true {
+                    if ticks % 5 == 0, !registry.isLive(channelID: id) {
+                        // Another node may hold the publisher: the database says.
+                        live = (try? await Channel.find(id, on: database))?.liveStartedAt != nil
+                    } else if registry.isLive(channelID: id) {
+                        live = true
+                    }
+                    let event = "data: {\"live\":\(live),\"viewers\":\(viewers.count(id))}\n\n"
+                    try await writer.writeBuffer(ByteBuffer(string: event))
+                    ticks += 1
+                    try await Task.sleep(nanoseconds: 2_000_000_000)
+                }
+            } catch {
+                try? await writer.write(.end)
+            }
+        })
+        return Response(status: .ok, headers: headers, body: body)
+    }
+
+    /// GET /api/v1/live?category=&language=&tag= — live channels, most watched first.
+    func list(req: Request) async throws -> ListDTO<LiveChannelDTO> {
+        let channels = try await req.live.liveChannels(
+            category: req.query[String.self, at: "category"], language: req.query[String.self, at: "language"],
+            tag: req.query[String.self, at: "tag"])
+        let viewers = req.services.viewers
+        let links = req.mediaLinks, site = req.siteBase
+        let items = try channels.map { try LiveChannelDTO($0, viewers: viewers.count($0.requireID()), links: links, site: site) }
+        return ListDTO(data: items.sorted { ($0.viewers, $1.channel.id) > ($1.viewers, $0.channel.id) })
+    }
+
     /// GET /live/:handle/:file — the live playlist (`index.m3u8`, revalidated every time), `init.mp4` and the
     /// segments, while the channel is live.
     func hls(req: Request) async throws -> Response {

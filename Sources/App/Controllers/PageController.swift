@@ -9,8 +9,18 @@ struct PageController {
         let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks
         let more = page * perPage < result.total ? page + 1 : nil
+        let viewers = req.services.viewers
+        let live = try await req.live.liveChannels()
+            .map { ($0, viewers.count($0.id ?? 0)) }.sorted { $0.1 > $1.1 }
+            .map { channel, count in
+                LiveCard(
+                    url: "/live/\(channel.handle)", title: channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live",
+                    channelName: channel.name, logoURL: channel.logoURL(links, site: ""),
+                    viewersText: Formatting.counted(count, "viewer"), category: channel.category)
+            }
         return try await req.render(
-            "home", HomePage(sort: sort.rawValue, videos: try result.items.map { try VideoCard($0, links: links) }, nextPage: more))
+            "home",
+            HomePage(sort: sort.rawValue, videos: try result.items.map { try VideoCard($0, links: links) }, nextPage: more, live: live))
     }
 
     /// GET /channels

@@ -72,3 +72,39 @@ public final class LiveRegistry: Sendable {
         entry?.disconnect()
     }
 }
+
+/// Pages watching each live channel on this node: a viewer is a connected live page (its event stream), not a
+/// segment download, so players that prefetch or retry are not counted twice.
+public final class ViewerCounter: Sendable {
+    private let counts = NIOLockedValueBox([Int: Int]())
+
+    public init() {}
+
+    public func join(_ channelID: Int) { counts.withLockedValue { $0[channelID, default: 0] += 1 } }
+    public func leave(_ channelID: Int) {
+        counts.withLockedValue { counts in
+            let left = (counts[channelID] ?? 1) - 1
+            counts[channelID] = left > 0 ? left : nil
+        }
+    }
+    public func count(_ channelID: Int) -> Int { counts.withLockedValue { $0[channelID] ?? 0 } }
+}
+
+extension LiveService {
+    /// Channels live now (by the database, so every node agrees), optionally filtered.
+    public func liveChannels(category: String? = nil, language: String? = nil, tag: String? = nil) async throws -> [Channel] {
+        var query = Channel.query(on: db).filter(\.$liveStartedAt != nil)
+        if let category, !category.isEmpty { query = query.filter(\.$category == category) }
+        if let language, !language.isEmpty { query = query.filter(\.$language == language) }
+        var channels = try await query.all()
+        if let tag = tag?.lowercased(), !tag.isEmpty {
+            channels = channels.filter { Self.tags($0.liveTags).contains(tag) }
+        }
+        return channels
+    }
+
+    /// Tags as typed in the studio: comma-separated, trimmed, lower-cased, at most 10.
+    public static func tags(_ text: String?) -> [String] {
+        Array((text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }.prefix(10))
+    }
+}
