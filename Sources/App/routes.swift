@@ -119,6 +119,7 @@ func routes(_ app: Application) throws {
         let v1 = app.grouped("api", "v1")
         v1.get("channels", ":id", "stream-key", use: live.streamKey)
         v1.post("channels", ":id", "stream-key", use: live.regenerateStreamKey)
+        v1.patch("channels", ":id", "live", use: live.updateSettings)
         app.get("live", ":handle", use: live.page)
         app.get("live", ":handle", "events", use: live.events)
         app.get("live", ":handle", ":file", use: live.hls)

@@ -49,6 +49,16 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
     except urllib.error.HTTPError as e:
         assert e.code == 403
 
+    # The owner names the broadcast.
+    request = urllib.request.Request(
+        server.base + "/api/v1/channels/@streamer-tv/live", method="PATCH",
+        data=b'{"title": "Speedrun <any%>", "tags": "speedrun, Chill", "next_stream": "Back tomorrow at 8 pm"}',
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=30) as r:
+        assert r.status == 200
+    code, offline = status_of(server.base + "/live/streamer-tv")
+    assert "is offline" in offline and "Back tomorrow at 8 pm" in offline
+
     # A wrong key is refused: ffmpeg gives up at once.
     wrong = publisher(f"{rtmp}/live_not-a-key", 5)
     assert wrong.wait(timeout=30) != 0
@@ -75,7 +85,8 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
         first = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         first.goto(server.base + "/live/streamer-tv")
-        assert "LIVE" in first.inner_text("h1.watch-title")
+        assert first.inner_text("h1.watch-title") == "LIVE Speedrun <any%>"
+        assert [t.strip() for t in first.locator(".chip.tag").all_inner_texts()] == ["speedrun", "chill"]
         first.wait_for_function("document.getElementById('live-player').currentTime > 1", timeout=60_000)
         first.wait_for_function("document.getElementById('viewer-count').textContent === '1'", timeout=10_000)
         second = browser.new_context().new_page()
@@ -109,3 +120,15 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
     assert code == 200 and "is offline" in page
     old = publisher(f"{rtmp}/{key['stream_key']}", 5)
     assert old.wait(timeout=30) != 0
+
+    # The broadcast was saved as a replay video that processes like an upload.
+    deadline = time.time() + 240
+    replay = None
+    while time.time() < deadline:
+        mine = get_json(server.base + "/api/v1/me/videos", token)["data"]
+        replay = next((v for v in mine if v["title"].startswith("Speedrun <any%> (")), None)
+        if replay and replay["status"] == "ready":
+            break
+        time.sleep(1)
+    assert replay and replay["status"] == "ready", replay
+    assert replay["duration"] > 3 and replay["hls_url"] and replay["thumbnail_url"]

@@ -10,6 +10,13 @@ struct LiveController {
         return StreamKeyDTO(channel: channel, key: key, req: req)
     }
 
+    /// PATCH /api/v1/channels/:id/live — `title`, `tags` (comma-separated), `next_stream`, `save_replays`.
+    func updateSettings(req: Request) async throws -> ChannelDTO {
+        let channel = try await req.editableChannel(idStatus: .badRequest)
+        try await req.live.apply(try req.content.decode(LiveService.Settings.self), to: channel)
+        return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
     /// POST /api/v1/channels/:id/stream-key — a new key; the old one stops working and its publisher is dropped.
     func regenerateStreamKey(req: Request) async throws -> StreamKeyDTO {
         let channel = try await req.editableChannel(idStatus: .badRequest)

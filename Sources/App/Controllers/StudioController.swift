@@ -120,7 +120,31 @@ struct StudioController {
         page.rtmpServer = req.rtmpServerURL
         page.streamKey = try await req.live.streamKey(for: channel)
         page.isLive = req.services.live.isLive(channelID: try channel.requireID())
+        page.liveTitle = channel.liveTitle ?? ""
+        page.liveTags = channel.liveTags ?? ""
+        page.nextStream = channel.nextStreamText ?? ""
+        page.saveReplays = channel.saveReplays != false
         return try await req.render("channel-settings", page)
+    }
+
+    /// POST /studio/channels/:id/live — stream title, tags, next-stream text, replays on or off.
+    func updateLiveSettings(req: Request) async throws -> Response {
+        let channel = try await req.editableChannel(idStatus: .notFound)
+        struct Form: Content {
+            var title: String?
+            var tags: String?
+            var next_stream: String?
+            var save_replays: String?
+        }
+        let form = try req.content.decode(Form.self)
+        do {
+            try await req.live.apply(
+                .init(title: form.title ?? "", tags: form.tags ?? "", next_stream: form.next_stream ?? "", save_replays: form.save_replays == "on"),
+                to: channel)
+        } catch let failure as ValidationFailure {
+            throw Abort(.badRequest, reason: failure.description)
+        }
+        return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())#live", notice: .saved)
     }
 
     /// POST /studio/channels/:id/stream-key — a new key; a publisher using the old one is dropped.

@@ -12,6 +12,8 @@ struct LiveAuthorizer: PublishAuthorizer {
     let registry: LiveRegistry
     let liveRoot: String
     let segmentSeconds: Int
+    let storage: any MediaStorage
+    let jobs: JobRunner
     let logger: Logger
 
     func authorize(_ request: PublishRequest) async -> PublishDecision {
@@ -28,16 +30,26 @@ struct LiveAuthorizer: PublishAuthorizer {
             return .reject(code: "NetStream.Publish.BadName", description: "@\(channel.handle) is already live from another encoder.")
         }
         do {
+            let startedAt = Date()
+            let record = channel.saveReplays != false
             let packager = try LivePackager(
                 channelID: channelID, handle: channel.handle, folder: "\(liveRoot)/\(channelID)", segmentSeconds: segmentSeconds,
-                logger: logger
-            ) { [database, registry] in
+                record: record, logger: logger
+            ) { [database, registry, storage, jobs, logger] replay in
                 registry.release(channelID: channelID)
                 Task {
-                    try? await Channel.query(on: database()).set(\.$liveStartedAt, to: nil).filter(\.$id == channelID).update()
+                    let db = database()
+                    try? await Channel.query(on: db).set(\.$liveStartedAt, to: nil).filter(\.$id == channelID).update()
+                    guard let replay else { return }
+                    do {
+                        try await LiveReplay.save(replay, channelID: channelID, startedAt: startedAt, db: db, storage: storage)
+                        jobs.wake()
+                    } catch {
+                        logger.notice("Live: no replay for channel \(channelID): \(error)")
+                    }
                 }
             }
-            try await Channel.query(on: database()).set(\.$liveStartedAt, to: Date()).filter(\.$id == channelID).update()
+            try await Channel.query(on: database()).set(\.$liveStartedAt, to: startedAt).filter(\.$id == channelID).update()
             logger.info("Live: @\(channel.handle) started")
             return .accept(packager)
         } catch {
@@ -60,11 +72,17 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     private let queue: DispatchQueue
     private let backlog = NIOLockedValueBox(0)
     private let finished = NIOLockedValueBox(false)
-    private let onEnd: @Sendable () -> Void
+    private let onEnd: @Sendable (String?) -> Void
     private let logger: Logger
+    private let record: Bool
     static let maxBacklog = 32 << 20
 
-    init(channelID: Int, handle: String, folder: String, segmentSeconds: Int, logger: Logger, onEnd: @escaping @Sendable () -> Void) throws {
+    /// `onEnd` gets the recorded broadcast (`replay.mp4`) when `record` is on and ffmpeg finished it cleanly.
+    init(
+        channelID: Int, handle: String, folder: String, segmentSeconds: Int, record: Bool, logger: Logger,
+        onEnd: @escaping @Sendable (String?) -> Void
+    ) throws {
+        self.record = record
         self.channelID = channelID
         self.folder = folder
         self.onEnd = onEnd
@@ -74,7 +92,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard let ffmpeg = ProcessRunner.which("ffmpeg") else { throw ProcessError.notFound("ffmpeg") }
         process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = Self.arguments(folder: folder, segmentSeconds: segmentSeconds)
+        process.arguments = Self.arguments(folder: folder, segmentSeconds: segmentSeconds, record: record)
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
@@ -83,14 +101,17 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     }
 
     /// Copy into 1-second-ish fMP4 segments (cut at the next keyframe), 6 in the playlist, old ones deleted.
-    static func arguments(folder: String, segmentSeconds: Int) -> [String] {
-        [
+    /// With `record`, a second output keeps the whole broadcast as a faststart MP4 for the replay.
+    static func arguments(folder: String, segmentSeconds: Int, record: Bool) -> [String] {
+        var args = [
             "-nostdin", "-v", "error", "-fflags", "+nobuffer", "-f", "flv", "-i", "pipe:0", "-map", "0", "-c", "copy",
             "-f", "hls", "-hls_time", "\(segmentSeconds)", "-hls_list_size", "6",
             "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file",
             "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
             "-hls_segment_filename", "\(folder)/seg_%06d.m4s", "\(folder)/index.m3u8",
         ]
+        if record { args += ["-map", "0", "-c", "copy", "-f", "mp4", "-movflags", "+faststart", "\(folder)/replay.mp4"] }
+        return args
     }
 
     func metadata(_ value: AMF0Value) { write(FLVWriter.metadataTag(value)) }
@@ -102,10 +123,12 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     func ended(reason: String) {
         guard !finished.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
         logger.info("Live: channel \(channelID) ended (\(reason))")
+        let replay = record ? "\(folder)/replay.mp4" : nil
         queue.async { [stdin, process, onEnd] in
             try? stdin.fileHandleForWriting.close()
             process.waitUntilExit()
-            onEnd()
+            let finished = process.terminationStatus == 0 && replay.map { FileManager.default.fileExists(atPath: $0) } == true
+            onEnd(finished ? replay : nil)
         }
     }
 
@@ -122,5 +145,20 @@ final class LivePackager: PublishSink, @unchecked Sendable {
             try? stdin.fileHandleForWriting.write(contentsOf: bytes)
             backlog.withLockedValue { $0 -= size }
         }
+    }
+}
+
+/// Saves a finished broadcast as a video of its channel: it goes through the same acceptance and processing as
+/// an upload (probe, poster, HLS ladder, storyboard), titled after the stream and its date.
+enum LiveReplay {
+    static func save(_ path: String, channelID: Int, startedAt: Date, db: any Database, storage: any MediaStorage) async throws {
+        guard let channel = try await Channel.find(channelID, on: db) else { return }
+        let target = try storage.reserve(prefix: "uploads", fileExtension: "mp4")
+        try FileManager.default.moveItem(atPath: path, toPath: target.path)
+        let title = channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) live"
+        let uploads = UploadService(db: db, storage: storage, maxUploadBytes: .max, userQuotaBytes: 0)
+        _ = try await uploads.accept(
+            fileKey: target.key, filename: "replay.mp4", channel: channel, title: "\(title) (\(Formatting.day(startedAt)))",
+            description: "Recorded live on \(Formatting.day(startedAt)).")
     }
 }

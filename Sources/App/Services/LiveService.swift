@@ -29,6 +29,42 @@ public struct LiveService: Sendable {
         return key
     }
 
+    /// What the owner sets for broadcasts (category and language are the channel's own settings).
+    public struct Settings: Sendable, Codable {
+        public var title: String?
+        public var tags: String?
+        public var next_stream: String?
+        public var save_replays: Bool?
+        public init(title: String? = nil, tags: String? = nil, next_stream: String? = nil, save_replays: Bool? = nil) {
+            self.title = title
+            self.tags = tags
+            self.next_stream = next_stream
+            self.save_replays = save_replays
+        }
+    }
+
+    public func apply(_ settings: Settings, to channel: Channel) async throws {
+        var problems: [String] = []
+        if let title = settings.title?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if title.count > 140 { problems.append("A stream title has at most 140 characters.") }
+            channel.liveTitle = title
+        }
+        if let tags = settings.tags {
+            let list = tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            if list.count > 10 || list.contains(where: { $0.count > 25 }) {
+                problems.append("Up to 10 tags, each at most 25 characters, separated by commas.")
+            }
+            channel.liveTags = list.joined(separator: ", ")
+        }
+        if let next = settings.next_stream?.trimmingCharacters(in: .whitespacesAndNewlines) {
+            if next.count > 200 { problems.append("The next-stream text has at most 200 characters.") }
+            channel.nextStreamText = next
+        }
+        if let replays = settings.save_replays { channel.saveReplays = replays }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        try await channel.save(on: db)
+    }
+
     /// The channel a key belongs to, if the key is current and its owner may stream.
     public func channel(forKey key: String) async throws -> Channel? {
         guard key.hasPrefix("live_"), key.count <= 80,

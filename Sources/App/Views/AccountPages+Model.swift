@@ -108,6 +108,10 @@ struct ChannelSettingsPage: Encodable {
     var rtmpServer: String?
     var streamKey: String?
     var isLive = false
+    var liveTitle = ""
+    var liveTags = ""
+    var nextStream = ""
+    var saveReplays = true
     var errors: [String] = []
 }
 
