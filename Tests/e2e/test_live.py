@@ -79,6 +79,13 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
     assert probe.returncode == 0, probe.stderr
     assert "video,640,360" in probe.stdout and "audio" in probe.stdout
     assert get_json(server.base + "/api/v1/channels/@streamer-tv/stream-key", token)["live"] is True
+    # A preview frame for listings appears within seconds and is refreshed while live.
+    preview = f"{server.base}/live/streamer-tv/preview.jpg"
+    deadline = time.time() + 20
+    while time.time() < deadline and status_of(preview)[0] != 200:
+        time.sleep(0.5)
+    with urllib.request.urlopen(preview, timeout=10) as r:
+        assert r.headers["Content-Type"] == "image/jpeg" and r.read(3) == b"\xff\xd8\xff"
 
     # Chromium plays the live page at the live edge; the viewer count is 1, then 2 with a second page.
     with sync_playwright() as p:

@@ -36,6 +36,8 @@ struct LiveChannelDTO: Content {
     var viewers: Int
     var live_url: String
     var hls_url: String
+    /// A frame of the stream, refreshed about every 10 seconds.
+    var preview_url: String
 
     init(_ channel: Channel, viewers: Int, links: MediaLinks, site: String) throws {
         self.channel = try channel.toDTO(links: links, site: site)
@@ -47,6 +49,7 @@ struct LiveChannelDTO: Content {
         self.viewers = viewers
         live_url = "\(site)/live/\(channel.handle)"
         hls_url = "\(site)/live/\(channel.handle)/index.m3u8"
+        preview_url = "\(site)/live/\(channel.handle)/preview.jpg"
     }
 }
 
@@ -142,7 +145,7 @@ extension LiveController {
     func hls(req: Request) async throws -> Response {
         let handle = (req.parameters.get("handle") ?? "").lowercased()
         let file = req.parameters.get("file") ?? ""
-        guard file == "index.m3u8" || file == "init.mp4" || (file.hasPrefix("seg_") && file.hasSuffix(".m4s") && file.count <= 20
+        guard file == "index.m3u8" || file == "init.mp4" || file == "preview.jpg" || (file.hasPrefix("seg_") && file.hasSuffix(".m4s") && file.count <= 20
             && file.dropFirst(4).dropLast(4).allSatisfy(\.isNumber))
         else { throw Abort(.notFound, reason: "live streams have index.m3u8, init.mp4 and seg_NNNNNN.m4s") }
         guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, req.services.live.isLive(channelID: id)
@@ -151,9 +154,10 @@ extension LiveController {
         guard let data = FileManager.default.contents(atPath: path) else {
             throw Abort(.notFound, reason: "\(file) is not there (yet): the stream is starting or moved on")
         }
-        let type = file.hasSuffix(".m3u8") ? "application/vnd.apple.mpegurl" : file.hasSuffix(".m4s") ? "video/iso.segment" : "video/mp4"
+        let type = file.hasSuffix(".m3u8") ? "application/vnd.apple.mpegurl" : file.hasSuffix(".m4s") ? "video/iso.segment"
+            : file.hasSuffix(".jpg") ? "image/jpeg" : "video/mp4"
         var headers = HTTPHeaders([("Content-Type", type)])
-        headers.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : "public, max-age=60")
+        headers.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : file.hasSuffix(".jpg") ? "public, max-age=10" : "public, max-age=60")
         return Response(status: .ok, headers: headers, body: .init(data: data))
     }
 }

@@ -16,7 +16,8 @@ struct PageController {
                 LiveCard(
                     url: "/live/\(channel.handle)", title: channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live",
                     channelName: channel.name, logoURL: channel.logoURL(links, site: ""),
-                    viewersText: Formatting.counted(count, "viewer"), category: channel.category)
+                    viewersText: Formatting.counted(count, "viewer"), category: channel.category,
+                    previewURL: "/live/\(channel.handle)/preview.jpg")
             }
         return try await req.render(
             "home",

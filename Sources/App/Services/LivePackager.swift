@@ -98,7 +98,24 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         process.standardError = FileHandle.nullDevice
         try process.run()
         write(FLVWriter.header)
+        previewTask = Task { [folder] in
+            // A preview frame every ~10 s from the newest segment: decodes one GOP, not the whole stream.
+            try? await Task.sleep(nanoseconds: 3_000_000_000)
+            while !Task.isCancelled {
+                _ = try? await ProcessRunner.run(
+                    "ffmpeg",
+                    [
+                        "-nostdin", "-v", "error", "-y", "-live_start_index", "-1", "-i", "\(folder)/index.m3u8", "-frames:v", "1",
+                        "-vf", "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2", "-q:v", "5",
+                        "-f", "image2", "\(folder)/preview.tmp.jpg",
+                    ], timeout: 20)
+                _ = rename("\(folder)/preview.tmp.jpg", "\(folder)/preview.jpg")
+                try? await Task.sleep(nanoseconds: 10_000_000_000)
+            }
+        }
     }
+
+    private var previewTask: Task<Void, Never>?
 
     /// Copy into 1-second-ish fMP4 segments (cut at the next keyframe), 6 in the playlist, old ones deleted.
     /// With `record`, a second output keeps the whole broadcast as a faststart MP4 for the replay.
@@ -123,6 +140,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     func ended(reason: String) {
         guard !finished.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
         logger.info("Live: channel \(channelID) ended (\(reason))")
+        previewTask?.cancel()
         let replay = record ? "\(folder)/replay.mp4" : nil
         queue.async { [stdin, process, onEnd] in
             try? stdin.fileHandleForWriting.close()

@@ -16,4 +16,5 @@ struct LiveCard: Encodable {
     var logoURL: String
     var viewersText: String
     var category: String
+    var previewURL: String
 }
