@@ -50,6 +50,7 @@ pg-stop:
 	@scripts/postgres-test-server.sh stop "$(PG_DIR)" $(PG_PORT)
 
 bench: test-deps
+	@scripts/ensure-packages.sh libnginx-mod-rtmp
 	swift build -c release
 	$(PYTHON) bench/run.py --binary .build/release/videotube --out docs/BENCHMARKS.md
 

@@ -48,7 +48,8 @@ function read() {
 function tick() {
   if (v.readyState >= 2 && v.currentTime > 0) {
     window.samples.push([Date.now(), read()]);
-    if (v.seekable.length) window.holdback.push(v.seekable.end(v.seekable.length - 1) - v.currentTime);
+    const ranges = v.seekable.length ? v.seekable : v.buffered;
+    if (ranges.length) window.holdback.push(ranges.end(ranges.length - 1) - v.currentTime);
   }
   setTimeout(tick, 250);
 }
@@ -149,7 +150,7 @@ http {{
              f"color=c=gray:s=320x180:r=30,format=gray,geq=lum='{code}',format=yuv420p,scale=1280:720:flags=neighbor",
              "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(seconds + 25),
              "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30",
-             "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "tee",
+             "-pix_fmt", "yuv420p", "-c:a", "aac", "-flags", "+global_header", "-f", "tee",
              f"[f=flv:onfail=ignore]rtmp://127.0.0.1:{rtmp_port}/live/{key}|[f=flv:onfail=ignore]rtmp://127.0.0.1:{nginx_rtmp}/live/bench"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         procs.append(publisher)
@@ -179,8 +180,10 @@ http {{
             for name, (origin, playlist, _) in targets.items():
                 page = browser.new_page()
                 html = PAGE % (playlist, BITS, BLOCK)
-                page.route(origin + "/latency-bench", lambda route, html=html: route.fulfill(body=html, content_type="text/html"))
-                page.goto(origin + "/latency-bench")
+                def serve(html):
+                    return lambda route: route.fulfill(body=html, content_type="text/html")
+                page.route(origin + "/latency-bench", serve(html))
+                page.goto(origin + "/latency-bench", wait_until="commit")
                 pages[name] = page
             time.sleep(seconds)
             for name, page in pages.items():
@@ -218,16 +221,17 @@ def markdown(results, seconds):
         f"the wall clock at display minus the frame's send time, median and 90th percentile over {seconds} s. "
         "Both include the same ~0.2 s of publisher start-up.",
         "",
-        "| server | packaging | glass-to-glass (median) | p90 | player hold-back | ingest → playlist | server CPU (passthrough) |",
+        "| server | packaging | glass-to-glass (median) | p90 | player: media ahead of playback | the rest (encode, ingest, packaging, fetch) | server CPU (passthrough) |",
         "|---|---|---:|---:|---:|---:|---:|",
         f"| nginx 1.22 + libnginx-mod-rtmp | MPEG-TS, `hls_fragment 1s` | {ng['latency']:.2f} s | {ng['p90']:.2f} s | {ng['holdback']:.2f} s | "
         f"{ng['latency'] - ng['holdback']:.2f} s | {ng['cpu'] * 100:.1f}% |",
         f"| videotube | fMP4, 1 s segments | {vt['latency']:.2f} s | {vt['p90']:.2f} s | {vt['holdback']:.2f} s | "
         f"{vt['latency'] - vt['holdback']:.2f} s | {vt['cpu'] * 100:.1f}% |",
         "",
-        f"Videotube / nginx latency: **{vt['latency'] / ng['latency']:.2f}×**. Hold-back is Chromium's own (it starts about "
-        "3 segments behind the newest), so segment length sets most of the latency for both. Server CPU counts the whole "
-        "process tree (Videotube: the server and its packaging ffmpeg).",
+        f"Videotube / nginx latency: **{vt['latency'] / ng['latency']:.2f}×**. \"Media ahead of playback\" is the end of "
+        "the player's seekable (or buffered) range minus currentTime: Chromium's own hold-back, about 3 segments, so "
+        "segment length sets most of the latency for both. Server CPU counts the whole process tree (Videotube: the "
+        "server and its packaging ffmpeg; nginx: master and worker).",
         "",
     ]
 

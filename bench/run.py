@@ -200,6 +200,9 @@ http {{
             print("Uploads and transcoding…", flush=True)
             pipeline_lines = pipeline.markdown(
                 pipeline.upload_bench(args.binary, work, args.upload_mb), pipeline.transcode_bench(args.binary, work))
+            import live_latency
+            print("Live latency…", flush=True)
+            pipeline_lines += live_latency.markdown(live_latency.measure(args.binary, 20), 20)
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
