@@ -144,7 +144,54 @@ struct RTMPServerTests {
     }
 }
 
+extension RTMPServerTests {
+    @Test("A publisher that goes silent without closing is ended after the idle timeout (the channel goes offline)")
+    func silentPublisherEnds() async throws {
+        let authorizer = KeyAuthorizer(goodKey: "good-key")
+        let (channel, port) = try await start(authorizer, idle: .seconds(2))
+        defer { channel.close(promise: nil) }
+        // A hand-made publisher: handshake, connect, createStream, publish — then nothing more.
+        let encoder = ChunkEncoder()
+        func command(_ values: [AMF0Value], stream: UInt32 = 0) -> [UInt8] {
+            encoder.encode(RTMPMessage(typeID: 20, streamID: stream, timestamp: 0, payload: AMF0Writer.encode(values)), chunkStream: 3)
+        }
+        var bytes: [UInt8] = [3] + [UInt8](repeating: 0, count: 1536) + [UInt8](repeating: 0, count: 1536)
+        bytes += command([.string("connect"), .number(1), .object([("app", .string("live"))])])
+        bytes += command([.string("createStream"), .number(2), .null])
+        bytes += command([.string("publish"), .number(3), .null, .string("good-key"), .string("live")], stream: 1)
+        let started = Date()
+        let socket = try RawSocket.open(port: port, sending: bytes)
+        defer { close(socket) }
+        var reason: String?
+        while Date().timeIntervalSince(started) < 8 {
+            reason = authorizer.lock.withLock { authorizer.sinks.first }.flatMap { sink in sink.lock.withLock { sink.endedReason } }
+            if reason != nil { break }
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
+        #expect(reason == "the publisher went silent")
+        #expect(Date().timeIntervalSince(started) < 5)
+    }
+}
+
 enum RawSocket {
+    /// Connects and sends; the caller closes the returned descriptor.
+    static func open(port: Int, sending bytes: [UInt8]) throws -> Int32 {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw POSIXError(.ECONNREFUSED)
+        }
+        _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+        return fd
+    }
+
     /// Connects, sends, then waits up to `wait` seconds for the server to close the connection.
     static func closedAfterSending(port: Int, _ bytes: [UInt8], wait: Int) throws -> Bool {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)

@@ -41,12 +41,13 @@ public struct RTMPServer: Sendable {
         public var port: Int
         /// Time to finish the handshake and `connect`.
         public var handshakeTimeout: TimeAmount
-        /// A connection that sends nothing for this long is closed.
+        /// A connection that sends nothing for this long is closed (a publisher sends frames many times a second,
+        /// so 5 s of silence means it is gone: the channel goes offline then, not after a TCP timeout).
         public var idleTimeout: TimeAmount
         public var maxMessageLength: Int
 
         public init(host: String = "0.0.0.0", port: Int = 1935, handshakeTimeout: TimeAmount = .seconds(10),
-                    idleTimeout: TimeAmount = .seconds(30), maxMessageLength: Int = 8 << 20) {
+                    idleTimeout: TimeAmount = .seconds(5), maxMessageLength: Int = 8 << 20) {
             self.host = host
             self.port = port
             self.handshakeTimeout = handshakeTimeout
