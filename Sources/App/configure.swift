@@ -192,7 +192,7 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
         configuration: .init(host: config.host, port: config.rtmpPort),
         authorizer: LiveAuthorizer(
             database: { [unowned app] in app.db }, registry: services.live, liveRoot: config.liveDirectory, segmentSeconds: 1,
-            storage: services.storage, jobs: services.jobs, logger: app.logger),
+            storage: services.storage, jobs: services.jobs, ladder: config.liveLadder, logger: app.logger),
         logger: app.logger)
     let channel: NIOCore.Channel
     do {

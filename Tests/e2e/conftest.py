@@ -47,12 +47,12 @@ def source_video(tmp_path_factory):
     return path
 
 
-def start_server(source_video, tmp_path_factory, name):
+def start_server(source_video, tmp_path_factory, name, extra_env=None):
     """`videotube serve` on free ports with its own data directory and one imported clip."""
     data = tmp_path_factory.mktemp(name)
     port, media_port, rtmp_port = free_port(), free_port(), free_port()
     env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "warning",
-           "VIDEOTUBE_RTMP_PORT": str(rtmp_port)}
+           "VIDEOTUBE_RTMP_PORT": str(rtmp_port), **(extra_env or {})}
     if env.get("DATABASE_URL"):
         # A clean schema on the shared test database.
         subprocess.run([BIN, "migrate", "--revert", "--yes"], cwd=ROOT, env=env, capture_output=True, timeout=120)

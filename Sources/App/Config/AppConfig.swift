@@ -50,6 +50,8 @@ public struct AppConfig: Sendable {
     public var importTimeout: Int = 1800
     /// The RTMP ingest port (OBS: `rtmp://HOST/live`); `serve --no-rtmp` turns it off.
     public var rtmpPort: Int = 1935
+    /// Heights to transcode live streams to, beside the passed-through source (empty: passthrough only).
+    public var liveLadder: [Int] = []
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -93,14 +95,8 @@ public struct AppConfig: Sendable {
             throw ConfigError(
                 variable: "VIDEOTUBE_X264_PRESET", message: "expected one of \(EncoderSettings.presets.joined(separator: ", ")), got '\(preset)'")
         }
-        var rungs = EncoderSettings.standardRungs
-        if let text = env["VIDEOTUBE_LADDER"], !text.isEmpty {
-            let parsed = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "p", with: "")) }
-            guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) >= 64 && ($0 ?? 0) <= 4320 }) else {
-                throw ConfigError(variable: "VIDEOTUBE_LADDER", message: "expected heights such as 240,480,720,1080, got '\(text)'")
-            }
-            rungs = parsed.compactMap { $0 }
-        }
+        let rungs = try heights(env, "VIDEOTUBE_LADDER") ?? EncoderSettings.standardRungs
+        let liveLadder = try heights(env, "VIDEOTUBE_LIVE_LADDER") ?? []
         let rtmpPort = try integer(env, "VIDEOTUBE_RTMP_PORT", default: 1935, range: 0...65535)
         let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
         let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
@@ -121,7 +117,7 @@ public struct AppConfig: Sendable {
             transcodeWorkers: workers, encoder: EncoderSettings(preset: preset, segmentSeconds: segment, rungs: rungs),
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
-            importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort)
+            importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder)
     }
 
     private static func flag(_ env: [String: String], _ name: String, default value: Bool) throws -> Bool {
@@ -131,6 +127,16 @@ public struct AppConfig: Sendable {
         case "off", "false", "0", "no": return false
         case let other?: throw ConfigError(variable: name, message: "expected on or off, got '\(other)'")
         }
+    }
+
+    /// `240,480,720` (or `240p,…`): heights for a ladder; nil when unset.
+    private static func heights(_ env: [String: String], _ name: String) throws -> [Int]? {
+        guard let text = env[name], !text.isEmpty else { return nil }
+        let parsed = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "p", with: "")) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) >= 64 && ($0 ?? 0) <= 4320 }) else {
+            throw ConfigError(variable: name, message: "expected heights such as 240,480,720,1080, got '\(text)'")
+        }
+        return parsed.compactMap { $0 }.sorted()
     }
 
     private static func integer(_ env: [String: String], _ name: String, default value: Int, range: ClosedRange<Int>) throws -> Int {
@@ -170,6 +176,6 @@ public struct AppConfig: Sendable {
             secret: Array("test-secret-test-secret-test-secret!".utf8), mediaURLLifetime: 3600, bcryptCost: 4,
             sessionDays: 30, tokenDays: 90, watchLogAnonymize: false, maxUploadBytes: 1 << 30, userQuotaBytes: 0,
             transcodeWorkers: 0, encoder: EncoderSettings(preset: "ultrafast", segmentSeconds: 2, rungs: [240, 360]),
-            nodeID: "test", importAllowPrivate: false, importTimeout: 60, rtmpPort: 0)
+            nodeID: "test", importAllowPrivate: false, importTimeout: 60, rtmpPort: 0, liveLadder: [])
     }
 }

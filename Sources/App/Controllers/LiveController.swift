@@ -92,6 +92,14 @@ extension LiveController {
         return try await req.render("live", page)
     }
 
+    /// `index.m3u8`, `source.m3u8`, `480p.m3u8`, `init.mp4`, `init_1.mp4`, `seg_000012.m4s`, `480p_000012.m4s`,
+    /// `preview.jpg`: letters, digits and `_` with a known extension, nothing else.
+    static func isLiveFile(_ name: String) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, ["m3u8", "m4s", "mp4", "jpg"].contains(parts[1]), !parts[0].isEmpty, parts[0].count <= 30 else { return false }
+        return parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
     /// GET /live/:handle/events — server-sent events: `{"live", "viewers"}` now and every 2 seconds. Each open
     /// stream is one viewer of the channel while it lasts.
     func events(req: Request) async throws -> Response {
@@ -145,9 +153,9 @@ extension LiveController {
     func hls(req: Request) async throws -> Response {
         let handle = (req.parameters.get("handle") ?? "").lowercased()
         let file = req.parameters.get("file") ?? ""
-        guard file == "index.m3u8" || file == "init.mp4" || file == "preview.jpg" || (file.hasPrefix("seg_") && file.hasSuffix(".m4s") && file.count <= 20
-            && file.dropFirst(4).dropLast(4).allSatisfy(\.isNumber))
-        else { throw Abort(.notFound, reason: "live streams have index.m3u8, init.mp4 and seg_NNNNNN.m4s") }
+        guard Self.isLiveFile(file) else {
+            throw Abort(.notFound, reason: "live streams have index.m3u8, variant playlists, init and .m4s segments, preview.jpg")
+        }
         guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, req.services.live.isLive(channelID: id)
         else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
         let path = "\(req.services.config.liveDirectory)/\(id)/\(file)"

@@ -14,6 +14,8 @@ struct LiveAuthorizer: PublishAuthorizer {
     let segmentSeconds: Int
     let storage: any MediaStorage
     let jobs: JobRunner
+    /// Heights to transcode to beside the passed-through source (`VIDEOTUBE_LIVE_LADDER`); empty: passthrough.
+    let ladder: [Int]
     let logger: Logger
 
     func authorize(_ request: PublishRequest) async -> PublishDecision {
@@ -34,7 +36,7 @@ struct LiveAuthorizer: PublishAuthorizer {
             let record = channel.saveReplays != false
             let packager = try LivePackager(
                 channelID: channelID, handle: channel.handle, folder: "\(liveRoot)/\(channelID)", segmentSeconds: segmentSeconds,
-                record: record, logger: logger
+                record: record, ladder: ladder, logger: logger
             ) { [database, registry, storage, jobs, logger] replay in
                 registry.release(channelID: channelID)
                 Task {
@@ -79,7 +81,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
 
     /// `onEnd` gets the recorded broadcast (`replay.mp4`) when `record` is on and ffmpeg finished it cleanly.
     init(
-        channelID: Int, handle: String, folder: String, segmentSeconds: Int, record: Bool, logger: Logger,
+        channelID: Int, handle: String, folder: String, segmentSeconds: Int, record: Bool, ladder: [Int] = [], logger: Logger,
         onEnd: @escaping @Sendable (String?) -> Void
     ) throws {
         self.record = record
@@ -92,11 +94,18 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         guard let ffmpeg = ProcessRunner.which("ffmpeg") else { throw ProcessError.notFound("ffmpeg") }
         process.executableURL = URL(fileURLWithPath: ffmpeg)
-        process.arguments = Self.arguments(folder: folder, segmentSeconds: segmentSeconds, record: record)
+        self.segmentSeconds = segmentSeconds
+        self.ladder = ladder
         process.standardInput = stdin
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
-        try process.run()
+        if ladder.isEmpty {
+            process.arguments = Self.arguments(folder: folder, segmentSeconds: segmentSeconds, record: record, variants: [])
+            try process.run()
+            launched.withLockedValue { $0 = true }
+        }
+        // With a ladder, ffmpeg starts at the metadata (or the first frame), when the source's size is known;
+        // the header waits in the pipe meanwhile.
         write(FLVWriter.header)
         previewTask = Task { [folder] in
             // A preview frame every ~10 s from the newest segment: decodes one GOP, not the whole stream.
@@ -116,25 +125,77 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     }
 
     private var previewTask: Task<Void, Never>?
+    private let segmentSeconds: Int
+    private let ladder: [Int]
+    private let launched = NIOLockedValueBox(false)
 
     /// Copy into 1-second-ish fMP4 segments (cut at the next keyframe), 6 in the playlist, old ones deleted.
-    /// With `record`, a second output keeps the whole broadcast as a faststart MP4 for the replay.
-    static func arguments(folder: String, segmentSeconds: Int, record: Bool) -> [String] {
-        var args = [
-            "-nostdin", "-v", "error", "-fflags", "+nobuffer", "-f", "flv", "-i", "pipe:0", "-map", "0", "-c", "copy",
+    /// `variants` adds transcoded renditions beside the copied source, with `index.m3u8` as their master playlist
+    /// (the source's bandwidth taken from the encoder's metadata). With `record`, another output keeps the whole
+    /// broadcast as a faststart MP4 for the replay.
+    static func arguments(folder: String, segmentSeconds: Int, record: Bool, variants: [Rendition], sourceBitrate: Int = 6_000_000) -> [String] {
+        var args = ["-nostdin", "-v", "error", "-fflags", "+nobuffer", "-f", "flv", "-i", "pipe:0"]
+        let hls = [
             "-f", "hls", "-hls_time", "\(segmentSeconds)", "-hls_list_size", "6",
-            "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file",
-            "-hls_segment_type", "fmp4", "-hls_fmp4_init_filename", "init.mp4",
-            "-hls_segment_filename", "\(folder)/seg_%06d.m4s", "\(folder)/index.m3u8",
+            "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file", "-hls_segment_type", "fmp4",
         ]
-        if record { args += ["-map", "0", "-c", "copy", "-f", "mp4", "-movflags", "+faststart", "\(folder)/replay.mp4"] }
+        if variants.isEmpty {
+            args += ["-map", "0", "-c", "copy"] + hls + [
+                "-hls_fmp4_init_filename", "init.mp4", "-hls_segment_filename", "\(folder)/seg_%06d.m4s", "\(folder)/index.m3u8",
+            ]
+        } else {
+            let labels = variants.indices.map { "[r\($0)]" }
+            let scales = variants.enumerated().map { "[s\($0)]scale=\($1.width):\($1.height)[r\($0)]" }
+            args += ["-filter_complex", "[0:v]split=\(variants.count)" + variants.indices.map { "[s\($0)]" }.joined() + ";" + scales.joined(separator: ";")]
+            args += ["-map", "0:v", "-map", "0:a?"]
+            for label in labels { args += ["-map", label, "-map", "0:a?"] }
+            args += ["-c:v:0", "copy", "-b:v:0", "\(sourceBitrate)", "-c:a", "copy"]
+            for (i, r) in variants.enumerated() {
+                args += [
+                    "-c:v:\(i + 1)", "libx264", "-preset:v:\(i + 1)", "veryfast", "-tune:v:\(i + 1)", "zerolatency",
+                    "-b:v:\(i + 1)", "\(r.videoBitrate)", "-maxrate:v:\(i + 1)", "\(r.videoBitrate * 107 / 100)",
+                    "-bufsize:v:\(i + 1)", "\(r.videoBitrate)", "-pix_fmt:v:\(i + 1)", "yuv420p",
+                    "-force_key_frames:v:\(i + 1)", "expr:gte(t,n_forced*\(segmentSeconds))",
+                ]
+            }
+            let map = (["v:0,a:0,name:source"] + variants.enumerated().map { "v:\($0 + 1),a:\($0 + 1),name:\($1.name)" })
+                .joined(separator: " ")
+            args += hls + [
+                "-master_pl_name", "index.m3u8", "-var_stream_map", map,
+                "-hls_segment_filename", "\(folder)/%v_%06d.m4s", "\(folder)/%v.m3u8",
+            ]
+        }
+        if record { args += ["-map", "0:v", "-map", "0:a?", "-c", "copy", "-f", "mp4", "-movflags", "+faststart", "\(folder)/replay.mp4"] }
         return args
     }
 
-    func metadata(_ value: AMF0Value) { write(FLVWriter.metadataTag(value)) }
+    func metadata(_ value: AMF0Value) {
+        launchIfNeeded(value)
+        write(FLVWriter.metadataTag(value))
+    }
 
     func media(_ message: RTMPMessage) {
+        launchIfNeeded(nil)
         write(FLVWriter.tag(type: message.typeID, timestamp: message.timestamp, body: message.payload))
+    }
+
+    /// Starts a ladder's ffmpeg once the source's size is known: renditions below it, never above.
+    private func launchIfNeeded(_ metadata: AMF0Value?) {
+        guard !launched.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
+        let width = metadata?["width"]?.numberValue.map(Int.init) ?? 1920
+        let height = metadata?["height"]?.numberValue.map(Int.init) ?? 1080
+        let variants = HLSLadder.plan(sourceWidth: width, sourceHeight: height, settings: EncoderSettings(rungs: ladder))
+            .filter { min($0.width, $0.height) < min(width, height) }
+        let kbps = metadata?["videodatarate"]?.numberValue.map { Int($0) } ?? 0
+        process.arguments = Self.arguments(
+            folder: folder, segmentSeconds: segmentSeconds, record: record, variants: variants,
+            sourceBitrate: kbps > 0 ? kbps * 1000 : 6_000_000)
+        do {
+            try process.run()
+        } catch {
+            logger.error("Live: cannot start ffmpeg for channel \(channelID): \(error)")
+            ended(reason: "packaging could not start")
+        }
     }
 
     func ended(reason: String) {
@@ -144,6 +205,10 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         let replay = record ? "\(folder)/replay.mp4" : nil
         queue.async { [stdin, process, onEnd] in
             try? stdin.fileHandleForWriting.close()
+            guard process.processIdentifier != 0 else {
+                onEnd(nil)  // ffmpeg never started
+                return
+            }
             process.waitUntilExit()
             let finished = process.terminationStatus == 0 && replay.map { FileManager.default.fileExists(atPath: $0) } == true
             onEnd(finished ? replay : nil)
