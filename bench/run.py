@@ -203,6 +203,9 @@ http {{
             import live_latency
             print("Live latency…", flush=True)
             pipeline_lines += live_latency.markdown(live_latency.measure(args.binary, 20), 20)
+            import live_capacity
+            print("Live capacity…", flush=True)
+            pipeline_lines += live_capacity.markdown(live_capacity.measure(args.binary))
     finally:
         for p in procs:
             p.send_signal(signal.SIGTERM)
