@@ -101,6 +101,10 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
         first.wait_for_function("document.getElementById('viewer-count').textContent === '2'", timeout=10_000)
         listing = get_json(server.base + "/api/v1/live")["data"]
         assert [c["channel"]["handle"] for c in listing] == ["streamer-tv"] and listing[0]["viewers"] == 2
+        channel_page = browser.new_context().new_page()
+        channel_page.goto(server.base + "/@streamer-tv")
+        assert channel_page.locator(".channel-live video[src='/live/streamer-tv/index.m3u8']").count() == 1
+        assert "Speedrun <any%>" in channel_page.inner_text(".channel-live h2")
         home = browser.new_context().new_page()
         home.goto(server.base + "/")
         assert "Live now" in home.inner_text("main") and home.locator("a.live-card[href='/live/streamer-tv']").count() == 1

@@ -51,7 +51,12 @@ struct PageController {
             videoCountText: Formatting.counted(videos.total, "video"),
             videos: try videos.items.map { try VideoCard($0, links: links) },
             bannerURL: channel.bannerKey.map { links.url(key: $0) }, language: channel.language, category: channel.category,
-            links: channel.links, subscribe: try await subscribeBox(channel, req: req, back: "/@\(channel.handle)"))
+            links: channel.links, subscribe: try await subscribeBox(channel, req: req, back: "/@\(channel.handle)"),
+            live: channel.liveStartedAt == nil
+                ? nil
+                : LiveBanner(
+                    url: "/live/\(channel.handle)", playlistURL: "/live/\(channel.handle)/index.m3u8",
+                    title: channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live"))
         return try await req.render("channel", page)
     }
 

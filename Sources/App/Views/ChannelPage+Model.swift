@@ -14,6 +14,15 @@ struct ChannelPage: Encodable {
     var category: String
     var links: [String]
     var subscribe: SubscribeBox
+    /// While the channel is live: its stream, shown above the videos.
+    var live: LiveBanner?
+}
+
+/// The live player on a channel page.
+struct LiveBanner: Encodable {
+    var url: String
+    var playlistURL: String
+    var title: String
 }
 
 /// The subscribe button wherever a channel is shown: a form for signed-in users, a sign-in link otherwise,
