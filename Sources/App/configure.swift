@@ -203,6 +203,8 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
             message: "cannot listen on \(config.host):\(config.rtmpPort) (\(error)); choose a free port or run serve --no-rtmp")
     }
     services.rtmpPortBox.withLockedValue { $0 = channel.localAddress?.port ?? config.rtmpPort }
+    let cleared = try await LiveService(db: app.db, registry: services.live).clearStale(liveRoot: config.liveDirectory)
+    if cleared > 0 { app.logger.notice("Live: \(cleared) channel(s) left live by an earlier run are offline now") }
     app.lifecycle.use(MediaListenerLifecycle(channel: channel))
     app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel

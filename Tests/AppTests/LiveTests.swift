@@ -43,6 +43,36 @@ struct LiveTests {
         }
     }
 
+    @Test("A channel left live by a node that died goes offline at the next start; one with a fresh playlist stays live")
+    func staleLiveFlags() async throws {
+        try await withApp { app in
+            // given: two channels flagged live a minute ago; only one has a playlist being written
+            let owner = try await Accounts.user(app, "nora")
+            let token = try await Accounts.token(app, owner)
+            for handle in ["dead-stream", "alive-stream"] {
+                _ = try await api(app, .POST, "/api/v1/channels", token: token, json: ["handle": handle, "name": handle])
+            }
+            try await App.Channel.query(on: app.db).set(\.$liveStartedAt, to: Date().addingTimeInterval(-60)).update()
+            let alive = try #require(try await App.Channel.query(on: app.db).filter(\.$handle == "alive-stream").first())
+            let root = app.videotube.config.liveDirectory
+            try FileManager.default.createDirectory(atPath: "\(root)/\(alive.id!)", withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: "\(root)/\(alive.id!)/index.m3u8", contents: Data("#EXTM3U\n".utf8))
+
+            // when
+            let cleared = try await LiveService(db: app.db, registry: app.videotube.live).clearStale(liveRoot: root)
+
+            // then
+            #expect(cleared == 1)
+            let live = try await LiveService(db: app.db, registry: app.videotube.live).liveChannels().map(\.handle)
+            #expect(live == ["alive-stream"])
+            let playlist = try await api(app, .GET, "/live/dead-stream/index.m3u8")
+            #expect(playlist.status == .notFound)
+            let served = try await LiveServer.send(app, .GET, "/live/alive-stream/index.m3u8", headers: [:], body: nil)
+            #expect(served.status == .ok)
+            #expect(served.headers.first(name: .contentType) == "application/vnd.apple.mpegurl")
+        }
+    }
+
     @Test("Regenerating drops the publisher registered for the channel, and one channel has one publisher")
     func registry() {
         let registry = LiveRegistry()

@@ -55,8 +55,8 @@ public struct AppConfig: Sendable {
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
-    /// Live HLS being packaged, one folder per channel id.
-    public var liveDirectory: String { dataDirectory + "/live" }
+    /// Live HLS being packaged, one folder per channel id (inside the media folder, so nodes sharing it share these).
+    public var liveDirectory: String { mediaDirectory + "/live" }
 
     /// Reads the environment. Throws `ConfigError` naming the variable on a malformed value.
     public static func load(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {

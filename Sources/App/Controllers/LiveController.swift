@@ -156,7 +156,9 @@ extension LiveController {
         guard Self.isLiveFile(file) else {
             throw Abort(.notFound, reason: "live streams have index.m3u8, variant playlists, init and .m4s segments, preview.jpg")
         }
-        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, req.services.live.isLive(channelID: id)
+        // Live by the database (any node may hold the publisher) and with a playlist written in the last 15 s.
+        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, channel.liveStartedAt != nil,
+            LiveService.isFresh(folder: "\(req.services.config.liveDirectory)/\(id)")
         else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
         let path = "\(req.services.config.liveDirectory)/\(id)/\(file)"
         guard let data = FileManager.default.contents(atPath: path) else {

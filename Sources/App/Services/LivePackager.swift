@@ -36,12 +36,15 @@ struct LiveAuthorizer: PublishAuthorizer {
             let record = channel.saveReplays != false
             let packager = try LivePackager(
                 channelID: channelID, handle: channel.handle, folder: "\(liveRoot)/\(channelID)", segmentSeconds: segmentSeconds,
-                record: record, ladder: ladder, logger: logger
-            ) { [database, registry, storage, jobs, logger] replay in
-                registry.release(channelID: channelID)
+                record: record, ladder: ladder, logger: logger,
+                onOffline: { [database, registry] in
+                    // Offline at once; the replay (ffmpeg finishing its MP4) follows.
+                    registry.release(channelID: channelID)
+                    Task { try? await Channel.query(on: database()).set(\.$liveStartedAt, to: nil).filter(\.$id == channelID).update() }
+                }
+            ) { [database, storage, jobs, logger] replay in
                 Task {
                     let db = database()
-                    try? await Channel.query(on: db).set(\.$liveStartedAt, to: nil).filter(\.$id == channelID).update()
                     guard let replay else { return }
                     do {
                         try await LiveReplay.save(replay, channelID: channelID, startedAt: startedAt, db: db, storage: storage)
@@ -75,6 +78,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     private let backlog = NIOLockedValueBox(0)
     private let finished = NIOLockedValueBox(false)
     private let onEnd: @Sendable (String?) -> Void
+    private let onOffline: @Sendable () -> Void
     private let logger: Logger
     private let record: Bool
     static let maxBacklog = 32 << 20
@@ -82,8 +86,9 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     /// `onEnd` gets the recorded broadcast (`replay.mp4`) when `record` is on and ffmpeg finished it cleanly.
     init(
         channelID: Int, handle: String, folder: String, segmentSeconds: Int, record: Bool, ladder: [Int] = [], logger: Logger,
-        onEnd: @escaping @Sendable (String?) -> Void
+        onOffline: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (String?) -> Void
     ) throws {
+        self.onOffline = onOffline
         self.record = record
         self.channelID = channelID
         self.folder = folder
@@ -202,6 +207,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         guard !finished.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
         logger.info("Live: channel \(channelID) ended (\(reason))")
         previewTask?.cancel()
+        onOffline()
         let replay = record ? "\(folder)/replay.mp4" : nil
         queue.async { [stdin, process, onEnd] in
             try? stdin.fileHandleForWriting.close()

@@ -139,6 +139,28 @@ extension LiveService {
         return channels
     }
 
+    /// Whether a live folder's playlist was written in the last `seconds` (a packager that died stops writing).
+    public static func isFresh(folder: String, seconds: TimeInterval = 15, now: Date = Date()) -> Bool {
+        guard let modified = (try? FileManager.default.attributesOfItem(atPath: folder + "/index.m3u8"))?[.modificationDate] as? Date
+        else { return false }
+        return now.timeIntervalSince(modified) < seconds
+    }
+
+    /// Clears the live flag of channels whose playlist went stale: left behind by a node that died mid-stream.
+    @discardableResult
+    public func clearStale(liveRoot: String, now: Date = Date()) async throws -> Int {
+        var cleared = 0
+        for channel in try await Channel.query(on: db).filter(\.$liveStartedAt != nil).all() {
+            guard let id = channel.id, !registry.isLive(channelID: id),
+                now.timeIntervalSince(channel.liveStartedAt ?? now) > 30, !Self.isFresh(folder: "\(liveRoot)/\(id)", now: now)
+            else { continue }
+            channel.liveStartedAt = nil
+            try await channel.save(on: db)
+            cleared += 1
+        }
+        return cleared
+    }
+
     /// Tags as typed in the studio: comma-separated, trimmed, lower-cased, at most 10.
     public static func tags(_ text: String?) -> [String] {
         Array((text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }.prefix(10))
