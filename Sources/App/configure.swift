@@ -175,7 +175,7 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     }
     let port = channel.localAddress?.port ?? services.config.mediaPort
     services.mediaPortBox.withLockedValue { $0 = port }
-    app.lifecycle.use(MediaListenerLifecycle(channel: channel))
+    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: true))
     app.logger.notice("Media listener on http://\(services.config.host):\(port)")
     return channel
 }
@@ -205,7 +205,7 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
     services.rtmpPortBox.withLockedValue { $0 = channel.localAddress?.port ?? config.rtmpPort }
     let cleared = try await LiveService(db: app.db, registry: services.live).clearStale(liveRoot: config.liveDirectory)
     if cleared > 0 { app.logger.notice("Live: \(cleared) channel(s) left live by an earlier run are offline now") }
-    app.lifecycle.use(MediaListenerLifecycle(channel: channel))
+    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false))
     app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel
 }
@@ -225,10 +225,12 @@ struct JobRunnerLifecycle: LifecycleHandler {
     }
 }
 
-struct MediaListenerLifecycle: LifecycleHandler {
+/// Closes a listener of this process at shutdown; the media listener's then flushes the watch log it fed.
+struct ListenerLifecycle: LifecycleHandler {
     let channel: NIOCore.Channel
+    let flushWatchLog: Bool
     func shutdownAsync(_ application: Application) async {
         try? await channel.close()
-        await application.videotube.watchLog?.flush()
+        if flushWatchLog { await application.videotube.watchLog?.flush() }
     }
 }

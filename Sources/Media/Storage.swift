@@ -36,6 +36,14 @@ public enum StorageKey {
         return "\(prefix)/\(hex.prefix(2))/\(hex)" + (ext.isEmpty ? "" : ".\(ext)")
     }
 
+    /// A single file name such as `720p_0003.m4s`: letters, digits and `_`, then one of `extensions`. Names a
+    /// request picks inside a server-made folder are checked with this, so none can step out of it.
+    public static func isPlainFileName(_ name: String, extensions: Set<String>, maxStem: Int = 40) -> Bool {
+        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, extensions.contains(String(parts[1])), !parts[0].isEmpty, parts[0].count <= maxStem else { return false }
+        return parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
+    }
+
     public static func fileExtension(of key: String) -> String {
         guard let last = key.split(separator: "/").last, let dot = last.lastIndex(of: ".") else { return "" }
         return String(last[last.index(after: dot)...])

@@ -1,4 +1,5 @@
 import Fluent
+import Media
 import Vapor
 
 /// Stream keys (owner only) and, later, live pages and listings.
@@ -92,14 +93,6 @@ extension LiveController {
         return try await req.render("live", page)
     }
 
-    /// `index.m3u8`, `source.m3u8`, `480p.m3u8`, `init.mp4`, `init_1.mp4`, `seg_000012.m4s`, `480p_000012.m4s`,
-    /// `preview.jpg`: letters, digits and `_` with a known extension, nothing else.
-    static func isLiveFile(_ name: String) -> Bool {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, ["m3u8", "m4s", "mp4", "jpg"].contains(parts[1]), !parts[0].isEmpty, parts[0].count <= 30 else { return false }
-        return parts[0].allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-    }
-
     /// GET /live/:handle/events — server-sent events: `{"live", "viewers"}` now and every 2 seconds. Each open
     /// stream is one viewer of the channel while it lasts.
     func events(req: Request) async throws -> Response {
@@ -153,22 +146,20 @@ extension LiveController {
     func hls(req: Request) async throws -> Response {
         let handle = (req.parameters.get("handle") ?? "").lowercased()
         let file = req.parameters.get("file") ?? ""
-        guard Self.isLiveFile(file) else {
+        // `index.m3u8`, `source.m3u8`, `480p.m3u8`, `init.mp4`, `init_1.mp4`, `seg_000012.m4s`, `480p_000012.m4s`, `preview.jpg`
+        guard Media.StorageKey.isPlainFileName(file, extensions: ["m3u8", "m4s", "mp4", "jpg"], maxStem: 30) else {
             throw Abort(.notFound, reason: "live streams have index.m3u8, variant playlists, init and .m4s segments, preview.jpg")
         }
         // Live by the database (any node may hold the publisher) and with a playlist written in the last 15 s.
         guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, channel.liveStartedAt != nil,
             LiveService.isFresh(folder: "\(req.services.config.liveDirectory)/\(id)")
         else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
-        let path = "\(req.services.config.liveDirectory)/\(id)/\(file)"
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw Abort(.notFound, reason: "\(file) is not there (yet): the stream is starting or moved on")
-        }
-        let type = file.hasSuffix(".m3u8") ? "application/vnd.apple.mpegurl" : file.hasSuffix(".m4s") ? "video/iso.segment"
-            : file.hasSuffix(".jpg") ? "image/jpeg" : "video/mp4"
-        var headers = HTTPHeaders([("Content-Type", type)])
-        headers.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : file.hasSuffix(".jpg") ? "public, max-age=10" : "public, max-age=60")
-        return Response(status: .ok, headers: headers, body: .init(data: data))
+        // The live folder is inside media storage (`live/{id}/…`), so the usual file serving applies.
+        var extra = HTTPHeaders()
+        extra.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : file.hasSuffix(".jpg") ? "public, max-age=10" : "public, max-age=60")
+        return try await req.sendStored(
+            key: LiveService.storageKey(channelID: id, file: file), what: "\(file) of @\(handle)", extra: extra,
+            missing: "\(file) is not there (yet): the stream is starting or moved on")
     }
 }
 

@@ -29,7 +29,7 @@ struct StreamController {
             let filename = downloadFilename(title: video.title, fileExtension: Media.StorageKey.fileExtension(of: key))
             extra.replaceOrAdd(name: .contentDisposition, value: attachmentDisposition(filename: filename))
         }
-        return try await send(req, key: key, what: "the file of video \(id)", extra: extra) { status in
+        return try await req.sendStored(key: key, what: "the file of video \(id)", extra: extra) { status in
             await services.watchLog?.record(
                 .init(
                     videoID: id, userID: req.user?.id, remoteAddress: req.remoteAddress?.ipAddress,
@@ -45,7 +45,7 @@ struct StreamController {
     func asset(req: Request) async throws -> Response {
         let id = try req.numericID(what: "video")
         let file = req.parameters.get("file") ?? ""
-        guard Self.isAssetName(file) else {
+        guard Media.StorageKey.isPlainFileName(file, extensions: ["m3u8", "m4s", "mp4", "jpg", "vtt"]) else {
             throw Abort(.notFound, reason: "video assets are playlists (.m3u8), segments (.m4s, .mp4) and the storyboard")
         }
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user), let folder = video.assetsKey else {
@@ -56,28 +56,24 @@ struct StreamController {
         var extra = HTTPHeaders()
         extra.replaceOrAdd(
             name: .cacheControl, value: immutable ? "\(scope), max-age=31536000, immutable" : "\(scope), no-cache")
-        return try await send(req, key: "\(folder)/\(file)", what: "\(file) of video \(id)", extra: extra)
+        return try await req.sendStored(key: "\(folder)/\(file)", what: "\(file) of video \(id)", extra: extra)
     }
 
-    /// `master.m3u8`, `720p.m3u8`, `720p_init.mp4`, `720p_0003.m4s`, `storyboard.jpg`, `storyboard.vtt`: letters,
-    /// digits and `_` with one known extension — nothing that could step out of the video's folder.
-    static func isAssetName(_ name: String) -> Bool {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let ext = parts.last, ["m3u8", "m4s", "mp4", "jpg", "vtt"].contains(ext),
-            let stem = parts.first, !stem.isEmpty, stem.count <= 40
-        else { return false }
-        return stem.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }
-    }
+}
 
-    /// Serves a stored object with ranges and conditional requests, streamed in chunks.
-    /// `served` sees the status the plan chose (the watch log's entry).
-    private func send(
-        _ req: Request, key: String, what: String, extra: HTTPHeaders, served: ((Int) async -> Void)? = nil
+extension Request {
+    /// Serves a stored object with ranges and conditional requests, streamed in chunks: videos, HLS assets, live
+    /// segments. `served` sees the status the plan chose (the watch log's entry). `missing` is the 404's reason;
+    /// without one, a missing object is also logged as an error (it should be there).
+    func sendStored(
+        key: String, what: String, extra: HTTPHeaders, missing: String? = nil, served: ((Int) async -> Void)? = nil
     ) async throws -> Response {
+        let req = self
         let services = req.services
         guard let representation = services.storage.representation(of: key),
             let path = try? services.storage.localPath(for: key)
         else {
+            if let missing { throw Abort(.notFound, reason: missing) }
             req.logger.error("\(what) is missing from storage (\(key))")
             throw Abort(.notFound, reason: "\(what) is missing; its owner may re-upload it")
         }

@@ -346,18 +346,18 @@ enum BodyWriter {
 
     /// Writes `body` to `path` from byte `offset`; stops with 413 past `limit` bytes.
     static func write(_ body: Request.Body, to path: String, at offset: Int64, limit: Int64, pool: NIOThreadPool) async -> Outcome {
-        var written: Int64 = 0
+        let sink: FileSink
         do {
-            let sink = try FileSink(path: path, offset: offset, pool: pool)
-            defer { sink.close() }
-            for try await chunk in body {
-                guard written + Int64(chunk.readableBytes) <= limit else { throw tooLarge(limit) }
-                try await sink.write(chunk)
-                written += Int64(chunk.readableBytes)
-            }
-            return Outcome(written: written, failure: nil)
+            sink = try FileSink(path: path, offset: offset, limit: limit, pool: pool)
         } catch {
-            return Outcome(written: written, failure: error)
+            return Outcome(written: 0, failure: error)
+        }
+        defer { sink.close() }
+        do {
+            for try await chunk in body { try await sink.write(chunk) }
+            return Outcome(written: sink.written, failure: nil)
+        } catch {
+            return Outcome(written: sink.written, failure: error)
         }
     }
 
@@ -414,10 +414,14 @@ enum BodyWriter {
             state.inFile = false
             state.decided = false
         }
-        var written: Int64 = 0
+        let sink: FileSink
         do {
-            let sink = try FileSink(path: path, offset: 0, pool: pool)
-            defer { sink.close() }
+            sink = try FileSink(path: path, offset: 0, limit: limit, pool: pool)
+        } catch {
+            return Multipart(outcome: Outcome(written: 0, failure: error), fields: [:], filename: nil, sawFile: false)
+        }
+        defer { sink.close() }
+        do {
             for try await chunk in body {
                 do {
                     try parser.execute(chunk)
@@ -425,25 +429,26 @@ enum BodyWriter {
                     throw Abort(.badRequest, reason: "The multipart body is malformed (\(error)).")
                 }
                 if state.tooMuchText { throw Abort(.payloadTooLarge, reason: "The form's text fields are over 64 KiB.") }
-                for buffer in state.pending {
-                    guard written + Int64(buffer.readableBytes) <= limit else { throw tooLarge(limit) }
-                    try await sink.write(buffer)
-                    written += Int64(buffer.readableBytes)
-                }
+                for buffer in state.pending { try await sink.write(buffer) }
                 state.pending = []
             }
         } catch {
-            return Multipart(outcome: Outcome(written: written, failure: error), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
+            return Multipart(outcome: Outcome(written: sink.written, failure: error), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
         }
-        return Multipart(outcome: Outcome(written: written, failure: nil), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
+        return Multipart(outcome: Outcome(written: sink.written, failure: nil), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
     }
 
-    /// A file written from a position on, each write on the thread pool (disk writes never block an event loop).
+    /// A file written from a position on, each write on the thread pool (disk writes never block an event loop),
+    /// refusing (413) a write that would take it past `limit` bytes.
     final class FileSink: @unchecked Sendable {
         let handle: FileHandle
         let pool: NIOThreadPool
+        let limit: Int64
+        /// Bytes written so far.
+        private(set) var written: Int64 = 0
 
-        init(path: String, offset: Int64, pool: NIOThreadPool) throws {
+        init(path: String, offset: Int64, limit: Int64, pool: NIOThreadPool) throws {
+            self.limit = limit
             if !FileManager.default.fileExists(atPath: path) {
                 _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             }
@@ -454,7 +459,9 @@ enum BodyWriter {
         }
 
         func write(_ buffer: ByteBuffer) async throws {
+            guard written + Int64(buffer.readableBytes) <= limit else { throw BodyWriter.tooLarge(limit) }
             try await pool.runIfActive { [handle] in try handle.write(contentsOf: buffer.readableBytesView) }
+            written += Int64(buffer.readableBytes)
         }
 
         func close() { try? handle.close() }

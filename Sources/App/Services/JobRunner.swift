@@ -73,7 +73,7 @@ public final class JobRunner: Sendable {
                 if Date().timeIntervalSince(lastSweep) > staleAfter / 2 {
                     lastSweep = Date()
                     try await JobQueue(db: database()).requeueOrphans(node: nil, staleAfter: staleAfter)
-                    try await UploadService(db: database(), storage: storage, maxUploadBytes: 0, userQuotaBytes: 0).sweepExpired()
+                    try await UploadService.sweepExpired(db: database(), storage: storage)
                 }
                 if try await runNext() { continue }
             } catch {

@@ -139,6 +139,9 @@ extension LiveService {
         return channels
     }
 
+    /// A live file's key in media storage; `AppConfig.liveDirectory` is the `live` folder of the same storage.
+    public static func storageKey(channelID: Int, file: String) -> String { "live/\(channelID)/\(file)" }
+
     /// Whether a live folder's playlist was written in the last `seconds` (a packager that died stops writing).
     public static func isFresh(folder: String, seconds: TimeInterval = 15, now: Date = Date()) -> Bool {
         guard let modified = (try? FileManager.default.attributesOfItem(atPath: folder + "/index.m3u8"))?[.modificationDate] as? Date

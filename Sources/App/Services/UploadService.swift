@@ -146,7 +146,7 @@ public struct UploadService: Sendable {
     }
 
     /// Deletes uploads nobody finished before they expired, with their bytes.
-    public func sweepExpired(now: Date = Date()) async throws {
+    public static func sweepExpired(db: any Database, storage: any MediaStorage, now: Date = Date()) async throws {
         for upload in try await Upload.query(on: db).filter(\.$expiresAt < now).all() {
             storage.delete(upload.fileKey)
             try await upload.delete(on: db)
