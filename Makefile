@@ -39,7 +39,7 @@ test: test-deps build
 	echo "== Swift suites on SQLite"; swift test --skip-build || status=1; \
 	echo "== Swift app suites on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests || status=1; \
 	echo "== End-to-end (real binary, curl, ffprobe, chromium)"; VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e || status=1; \
-	echo "== End-to-end on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live" || status=1; \
+	echo "== End-to-end on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security" || status=1; \
 	$(MAKE) --no-print-directory pg-stop; exit $$status
 
 # A throwaway PostgreSQL server for the test suites, owned by the postgres user, on a private port.

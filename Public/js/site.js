@@ -62,3 +62,11 @@ for (const button of document.querySelectorAll('[data-reveal]')) {
     button.textContent = input.type === 'password' ? 'Show' : 'Hide';
   });
 }
+
+// Live previews appear a few seconds into a stream; until then the card shows no broken image. (A listener
+// here, not an inline onerror: the Content-Security-Policy allows no inline script.)
+for (const img of document.querySelectorAll('img.live-preview')) {
+  const hide = () => { img.hidden = true; };
+  if (img.complete && img.naturalWidth === 0) hide();
+  else img.addEventListener('error', hide);
+}

@@ -20,6 +20,8 @@ public struct AppServices: Sendable {
     /// Background processing (transcodes); workers start with `serve`.
     public let jobs: JobRunner
     let uploadLocks = UploadLocks()
+    /// Access revisions of videos, so the media listener refuses URLs made before a privacy change or takedown.
+    public let mediaRevisions = MediaRevisions()
     /// Publishers live on this node, and the pages watching them.
     public let live = LiveRegistry()
     public let viewers = ViewerCounter()
@@ -75,6 +77,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M005_OwnershipAndSubscriptions())
     app.migrations.add(M006_Processing())
     app.migrations.add(M007_Live())
+    app.migrations.add(M008_SecurityHardening())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -98,8 +101,8 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
 
     app.middleware = Middlewares()
     app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
-    app.middleware.use(ErrorRenderingMiddleware())
     app.middleware.use(SecurityHeadersMiddleware())
+    app.middleware.use(ErrorRenderingMiddleware())
     app.middleware.use(
         CORSMiddleware(
             configuration: .init(
@@ -152,19 +155,23 @@ public func prepareDatabase(_ app: Application) async throws {
 public func startMediaListener(_ app: Application) async throws -> NIOCore.Channel {
     let services = app.videotube
     let watchLog = services.watchLog
-    let server = MediaServer(
-        configuration: .init(
-            host: services.config.host, port: services.config.mediaPort, signer: services.signer,
-            storage: services.storage, responder: services.responder,
-            onPlayback: watchLog.map { recorder in
-                { @Sendable event in
-                    guard event.grant.videoID > 0 else { return }
-                    let entry = WatchLogRecorder.Entry(
-                        videoID: event.grant.videoID, userID: event.grant.userID, remoteAddress: event.remoteAddress,
-                        userAgent: event.userAgent, source: "media", status: event.status, at: Date())
-                    Task { await recorder.record(entry) }
-                }
-            }), logger: app.logger)
+    let revisions = services.mediaRevisions
+    try await revisions.refresh(from: app.db)
+    var configuration = MediaServer.Configuration(
+        host: services.config.host, port: services.config.mediaPort, signer: services.signer,
+        storage: services.storage, responder: services.responder,
+        onPlayback: watchLog.map { recorder in
+            { @Sendable event in
+                // Video files only: thumbnails carry their video's id too, but fetching one is no playback.
+                guard event.grant.videoID > 0, event.grant.key.hasPrefix("videos/") else { return }
+                let entry = WatchLogRecorder.Entry(
+                    videoID: event.grant.videoID, userID: event.grant.userID, remoteAddress: event.remoteAddress,
+                    userAgent: event.userAgent, source: "media", status: event.status, at: Date())
+                Task { await recorder.record(entry) }
+            }
+        }, isCurrent: { revisions.isCurrent($0) })
+    configuration.trustedProxies = services.config.trustedProxies
+    let server = MediaServer(configuration: configuration, logger: app.logger)
     let channel: NIOCore.Channel
     do {
         channel = try await server.start(group: app.eventLoopGroup)
@@ -175,7 +182,15 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     }
     let port = channel.localAddress?.port ?? services.config.mediaPort
     services.mediaPortBox.withLockedValue { $0 = port }
-    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: true))
+    let refresher = Task { [weak app] in
+        // Other nodes' privacy changes and takedowns reach this listener within the interval.
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(MediaRevisions.refreshInterval * 1e9))
+            guard !Task.isCancelled, let app else { return }
+            try? await revisions.refresh(from: app.db)
+        }
+    }
+    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: true, background: refresher))
     app.logger.notice("Media listener on http://\(services.config.host):\(port)")
     return channel
 }
@@ -205,7 +220,16 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
     services.rtmpPortBox.withLockedValue { $0 = channel.localAddress?.port ?? config.rtmpPort }
     let cleared = try await LiveService(db: app.db, registry: services.live).clearStale(liveRoot: config.liveDirectory)
     if cleared > 0 { app.logger.notice("Live: \(cleared) channel(s) left live by an earlier run are offline now") }
-    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false))
+    let sweeper = Task { [weak app] in
+        // Live flags whose node stopped beating (it crashed, here or elsewhere) go down within seconds.
+        while !Task.isCancelled {
+            try? await Task.sleep(nanoseconds: UInt64(LiveService.heartbeatInterval * 2 * 1e9))
+            guard !Task.isCancelled, let app else { return }
+            let cleared = (try? await LiveService(db: app.db, registry: services.live).clearStale(liveRoot: config.liveDirectory)) ?? 0
+            if cleared > 0 { app.logger.notice("Live: \(cleared) channel(s) whose publisher's node went silent are offline now") }
+        }
+    }
+    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false, background: sweeper))
     app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel
 }
@@ -229,7 +253,12 @@ struct JobRunnerLifecycle: LifecycleHandler {
 struct ListenerLifecycle: LifecycleHandler {
     let channel: NIOCore.Channel
     let flushWatchLog: Bool
+    /// Work that lives as long as the listener (a refresh or heartbeat loop).
+    var background: Task<Void, Never>?
     func shutdownAsync(_ application: Application) async {
+        // Stopped and waited for before the databases close under it.
+        background?.cancel()
+        await background?.value
         try? await channel.close()
         if flushWatchLog { await application.videotube.watchLog?.flush() }
     }

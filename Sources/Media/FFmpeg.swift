@@ -3,6 +3,8 @@ import Foundation
 /// What ffprobe says about a media file.
 public struct ProbeResult: Sendable, Equatable {
     public var formatName: String
+    /// The container the file is stored as; its demuxer reads it from now on.
+    public var container: VideoContainer
     public var duration: Double
     public var size: Int64
     public var width: Int
@@ -15,6 +17,7 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     case notMedia(String)
     case noVideo
     case noDuration
+    case notAContainer(String)
 
     public var description: String {
         switch self {
@@ -24,19 +27,33 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
             "this file has no video stream (audio only or a still image); upload a file with moving pictures"
         case .noDuration:
             "this video has no duration (empty or truncated); re-export it and try again"
+        case .notAContainer(let format):
+            "this is a \(format) file (a playlist or list of other files, not a video container); upload an MP4, WebM, MKV or MOV file"
         }
     }
 }
 
 /// ffprobe and ffmpeg, run as subprocesses for probing, thumbnails and generated demo media.
 public enum FFmpeg {
-    /// Probes a file and insists on a real video: a video stream that is not cover art, and a duration.
+    /// Probes a file and insists on a real video: a video stream that is not cover art, and a duration. Only the
+    /// video containers' demuxers may read it, from the local file alone, so a playlist, a concat list or an image
+    /// pattern is refused instead of followed.
     public static func probeVideo(_ path: String, timeout: Double = 60) async throws -> ProbeResult {
         let result = try await ProcessRunner.run(
-            "ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", path],
+            "ffprobe",
+            [
+                "-v", "error", "-protocol_whitelist", "file", "-format_whitelist", VideoContainer.uploadDemuxers.joined(separator: ","),
+                "-print_format", "json", "-show_format", "-show_streams", "--", path,
+            ],
             timeout: timeout)
         if result.timedOut { throw ProbeError.notMedia("ffprobe gave up after \(Int(timeout)) s") }
         guard result.status == 0 else {
+            // `[hls @ 0x…] Format not on whitelist …`: a playlist, concat list or the like, refused unread.
+            if let line = result.stderrTail.split(separator: "\n").first(where: { $0.contains("not on whitelist") }),
+                line.hasPrefix("["), let end = line.firstIndex(of: " ")
+            {
+                throw ProbeError.notAContainer(String(line[line.index(after: line.startIndex)..<end]))
+            }
             let reason = result.stderrTail.split(separator: "\n").last.map { String($0) } ?? "unreadable"
             throw ProbeError.notMedia(reason.replacingOccurrences(of: path, with: "input"))
         }
@@ -77,19 +94,22 @@ public enum FFmpeg {
         else { throw ProbeError.noVideo }
         let duration = Double(format.duration ?? "") ?? Double(video.duration ?? "") ?? 0
         guard duration > 0, duration.isFinite else { throw ProbeError.noDuration }
+        let audioCodec = streams.first(where: { $0.codec_type == "audio" })?.codec_name
+        guard let container = VideoContainer(formatName: format.format_name ?? "", videoCodec: video.codec_name ?? "", audioCodec: audioCodec)
+        else { throw ProbeError.notAContainer(format.format_name ?? "unknown") }
         return ProbeResult(
-            formatName: format.format_name ?? "", duration: duration, size: Int64(format.size ?? "") ?? 0,
+            formatName: format.format_name ?? "", container: container, duration: duration, size: Int64(format.size ?? "") ?? 0,
             width: width, height: height, videoCodec: video.codec_name ?? "unknown",
-            audioCodec: streams.first(where: { $0.codec_type == "audio" })?.codec_name)
+            audioCodec: audioCodec)
     }
 
     /// A 16:9 JPEG poster (640×360, letterboxed) from a frame near a quarter of the way in.
-    public static func thumbnail(of input: String, duration: Double, to output: String) async throws {
+    public static func thumbnail(of input: MediaInput, duration: Double, to output: String) async throws {
         let at = max(0, min(duration * 0.25, duration - 0.1, 30))
         try await ProcessRunner.check(
             "ffmpeg",
-            [
-                "-nostdin", "-v", "error", "-y", "-ss", String(format: "%.2f", at), "-i", input, "-frames:v", "1",
+            ["-nostdin", "-v", "error", "-y", "-ss", String(format: "%.2f", at)] + input.arguments + [
+                "-frames:v", "1",
                 "-vf",
                 "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2:color=black,setsar=1",
                 "-q:v", "4", "-f", "image2", output,

@@ -81,13 +81,10 @@ public enum HLSLadder {
     /// ffmpeg arguments that encode one rendition as fMP4 HLS into `folder`:
     /// `NAME.m3u8`, `NAME_init.mp4` and `NAME_0000.m4s`…, with `-progress pipe:1` for progress reports.
     public static func renditionArguments(
-        input: String, rendition r: Rendition, folder: String, hasAudio: Bool, settings: EncoderSettings
+        input: MediaInput, rendition r: Rendition, folder: String, hasAudio: Bool, settings: EncoderSettings
     ) -> [String] {
         let seg = settings.segmentSeconds
-        var args = [
-            "-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats", "-i", input,
-            "-map", "0:v:0",
-        ]
+        var args = ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"] + input.arguments + ["-map", "0:v:0"]
         if hasAudio { args += ["-map", "0:a:0"] }
         args += [
             "-vf", "scale=\(r.width):\(r.height),setsar=1", "-c:v", "libx264", "-preset", settings.preset,
@@ -161,8 +158,8 @@ public enum HLSLadder {
 
     /// ffmpeg arguments for the download MP4 with its index at the front (`+faststart`), copied without re-encoding
     /// from `input` — the source when browsers can play its codecs, otherwise the top rendition's playlist.
-    public static func faststartArguments(input: String, output: String, hasAudio: Bool) -> [String] {
-        var args = ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats", "-i", input, "-map", "0:v:0"]
+    public static func faststartArguments(input: MediaInput, output: String, hasAudio: Bool) -> [String] {
+        var args = ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"] + input.arguments + ["-map", "0:v:0"]
         if hasAudio { args += ["-map", "0:a:0"] }
         return args + ["-c", "copy", "-movflags", "+faststart", "-f", "mp4", output]
     }
@@ -244,11 +241,11 @@ public struct Storyboard: Sendable, Equatable {
         self.rows = (count + Storyboard.columns - 1) / Storyboard.columns
     }
 
-    public func arguments(input: String, output: String) -> [String] {
+    public func arguments(input: MediaInput, output: String) -> [String] {
         let w = Storyboard.tileWidth
         let h = Storyboard.tileHeight
-        return [
-            "-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats", "-i", input, "-an", "-vf",
+        return ["-nostdin", "-v", "error", "-y", "-progress", "pipe:1", "-nostats"] + input.arguments + [
+            "-an", "-vf",
             "fps=1/\(Int(interval)),scale=\(w):\(h):force_original_aspect_ratio=decrease,pad=\(w):\(h):(ow-iw)/2:(oh-ih)/2,setsar=1,"
                 + "tile=\(Storyboard.columns)x\(rows)",
             "-frames:v", "1", "-q:v", "5", "-f", "image2", output,

@@ -41,12 +41,18 @@ public enum ImageError: Error, CustomStringConvertible, Equatable {
 extension FFmpeg {
     /// Raster formats accepted for channel pictures. SVG and anything script-bearing are refused outright.
     public static let imageCodecs: Set<String> = ["mjpeg", "png", "webp", "gif", "bmp", "tiff"]
+    /// The demuxers a picture may be read with: single images only, from the local file alone.
+    static let imageDemuxers = ["image2", "jpeg_pipe", "png_pipe", "webp_pipe", "gif", "bmp_pipe", "tiff_pipe"]
 
     /// Checks with ffprobe that `input` is one still picture in an accepted format, then scales and crops it
     /// to `kind`'s shape and writes a JPEG to `output` (metadata stripped).
     public static func processImage(_ input: String, kind: ImageKind, to output: String) async throws {
         let probe = try await ProcessRunner.run(
-            "ffprobe", ["-v", "error", "-print_format", "json", "-show_format", "-show_streams", "--", input], timeout: 30)
+            "ffprobe",
+            [
+                "-v", "error", "-protocol_whitelist", "file", "-format_whitelist", imageDemuxers.joined(separator: ","),
+                "-print_format", "json", "-show_format", "-show_streams", "--", input,
+            ], timeout: 30)
         guard probe.status == 0, !probe.timedOut else { throw ImageError.notImage("unreadable") }
         struct Output: Decodable {
             struct Stream: Decodable {
@@ -65,7 +71,7 @@ extension FFmpeg {
         let codec = stream.codec_name ?? "unknown"
         guard imageCodecs.contains(codec) else { throw ImageError.notImage("it is \(codec)") }
         // A moving clip in an image container (an MP4 named .png) is not a picture.
-        guard let format = parsed.format?.format_name, format.contains("pipe") || format.contains("image2") || format == "gif" || format == "webp"
+        guard let format = parsed.format?.format_name, let demuxer = imageDemuxers.first(where: { format.split(separator: ",").contains(Substring($0)) })
         else { throw ImageError.notImage("it is a \(parsed.format?.format_name ?? "unknown") file") }
         let width = stream.width ?? 0, height = stream.height ?? 0
         guard width > 0, height > 0 else { throw ImageError.notImage("it has no size") }
@@ -73,8 +79,8 @@ extension FFmpeg {
         let (w, h) = kind.size
         try await ProcessRunner.check(
             "ffmpeg",
-            [
-                "-nostdin", "-v", "error", "-y", "-i", input, "-frames:v", "1", "-map_metadata", "-1",
+            ["-nostdin", "-v", "error", "-y"] + MediaInput(path: input, format: demuxer).arguments + [
+                "-frames:v", "1", "-map_metadata", "-1",
                 "-vf", "scale=\(w):\(h):force_original_aspect_ratio=increase,crop=\(w):\(h),setsar=1,format=yuvj420p",
                 "-q:v", "3", "-f", "image2", "-c:v", "mjpeg", output,
             ], timeout: 60)

@@ -19,19 +19,4 @@ public enum MIMEType {
         default: "application/octet-stream"
         }
     }
-
-    /// The extension stored files of a probed container get (ffprobe's `format_name` is a comma list).
-    public static func storageExtension(formatName: String, originalExtension: String) -> String {
-        let names = formatName.split(separator: ",").map(String.init)
-        let original = originalExtension.lowercased()
-        if names.contains("webm") && original != "mkv" { return "webm" }
-        if names.contains("matroska") { return original == "webm" ? "webm" : "mkv" }
-        if names.contains("mp4") || names.contains("mov") {
-            return ["mp4", "m4v", "mov"].contains(original) ? original : "mp4"
-        }
-        if names.contains("ogg") { return "ogv" }
-        if names.contains("avi") { return "avi" }
-        if names.contains("mpegts") { return "ts" }
-        return original.isEmpty ? "bin" : original
-    }
 }

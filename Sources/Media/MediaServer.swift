@@ -33,10 +33,15 @@ public final class MediaServer: Sendable {
         public var idleTimeout: Int64
         /// Called on the event loop after each GET/HEAD with a valid signature; must not block.
         public var onPlayback: (@Sendable (PlaybackEvent) -> Void)?
+        /// Whether a validly signed grant still holds (its video's access revision is current); must not block.
+        public var isCurrent: (@Sendable (MediaGrant) -> Bool)?
+        /// Proxies whose `X-Forwarded-For` names the client in playback events.
+        public var trustedProxies = TrustedProxies()
 
         public init(
             host: String, port: Int, signer: URLSigner, storage: any MediaStorage, responder: MediaResponder,
-            idleTimeout: Int64 = 60, onPlayback: (@Sendable (PlaybackEvent) -> Void)? = nil
+            idleTimeout: Int64 = 60, onPlayback: (@Sendable (PlaybackEvent) -> Void)? = nil,
+            isCurrent: (@Sendable (MediaGrant) -> Bool)? = nil
         ) {
             self.host = host
             self.port = port
@@ -45,6 +50,7 @@ public final class MediaServer: Sendable {
             self.responder = responder
             self.idleTimeout = idleTimeout
             self.onPlayback = onPlayback
+            self.isCurrent = isCurrent
         }
     }
 
@@ -121,7 +127,7 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return sendText(context, head, 405, "Only GET and HEAD are served here.\n", extra: [("Allow", "GET, HEAD")])
         }
         if head.uri == "/healthz" { return sendText(context, head, 200, "ok\n") }
-        guard let grant = configuration.signer.verify(target: head.uri) else {
+        guard let grant = configuration.signer.verify(target: head.uri), configuration.isCurrent?(grant) ?? true else {
             return sendText(context, head, 403, "This media link is invalid or has expired: reload the page for a fresh one.\n")
         }
         // Open first and fstat the descriptor, so size and validators describe the bytes actually sent.
@@ -148,7 +154,11 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             MediaRequest(isHead: isHead, header: { head.headers.first(name: $0) }), for: representation)
         configuration.onPlayback?(
             PlaybackEvent(
-                grant: grant, remoteAddress: context.remoteAddress?.ipAddress,
+                grant: grant,
+                remoteAddress: configuration.trustedProxies.clientAddress(
+                    peer: context.remoteAddress?.ipAddress,
+                    forwardedFor: head.headers[canonicalForm: "X-Forwarded-For"].isEmpty
+                        ? nil : head.headers[canonicalForm: "X-Forwarded-For"].joined(separator: ",")),
                 userAgent: head.headers.first(name: "User-Agent"), status: plan.status))
 
         var headers = HTTPHeaders(plan.headers)

@@ -80,6 +80,8 @@ public protocol MediaStorage: Sendable {
     func reserveFolder(prefix: String) throws -> (key: String, path: String)
     /// Removes a folder and everything in it.
     func deleteFolder(_ key: String)
+    /// Bytes of the files in a folder, all levels down (0 when it is not there).
+    func folderSize(_ key: String) -> Int64
 }
 
 /// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).
@@ -138,5 +140,15 @@ public struct LocalDiskStorage: MediaStorage {
     public func deleteFolder(_ key: String) {
         guard let path = try? localPath(for: key) else { return }
         try? FileManager.default.removeItem(atPath: path)
+    }
+
+    public func folderSize(_ key: String) -> Int64 {
+        guard let path = try? localPath(for: key), let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        for case let name as String in walker {
+            var st = stat()
+            if stat("\(path)/\(name)", &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { total += Int64(st.st_size) }
+        }
+        return total
     }
 }

@@ -10,15 +10,19 @@ import Darwin
 public struct MediaGrant: Sendable, Equatable {
     public var key: String
     public var expires: Int64
-    /// The video the bytes belong to, when they are a video's (watch log); 0 otherwise.
+    /// The video the bytes belong to, when they are a video's (watch log, revocation); 0 otherwise.
     public var videoID: Int
+    /// The video's access revision when the URL was made: a privacy change or a takedown bumps it, and the
+    /// listener refuses grants of an older one.
+    public var revision: Int
     /// The signed-in user who got the URL, if any (watch log).
     public var userID: Int?
 
-    public init(key: String, expires: Int64, videoID: Int = 0, userID: Int? = nil) {
+    public init(key: String, expires: Int64, videoID: Int = 0, revision: Int = 0, userID: Int? = nil) {
         self.key = key
         self.expires = expires
         self.videoID = videoID
+        self.revision = revision
         self.userID = userID
     }
 }
@@ -33,13 +37,15 @@ public struct URLSigner: Sendable {
         key = SymmetricKey(data: secret)
     }
 
-    /// The path and query for a grant: `/m/KEY?e=EXP&v=VIDEO&u=USER&s=SIG`.
+    /// The path and query for a grant: `/m/KEY?e=EXP&v=VIDEO&r=REVISION&u=USER&s=SIG`.
     public func path(for grant: MediaGrant) -> String {
         let user = grant.userID.map(String.init) ?? ""
-        return "/m/\(grant.key)?e=\(grant.expires)&v=\(grant.videoID)&u=\(user)&s=\(signature(grant))"
+        return "/m/\(grant.key)?e=\(grant.expires)&v=\(grant.videoID)&r=\(grant.revision)&u=\(user)&s=\(signature(grant))"
     }
 
-    /// Checks a request target against its signature and the clock; nil when either fails.
+    /// Checks a request target against its signature and the clock; nil when either fails. Only the one spelling
+    /// `path(for:)` makes is accepted (no leading zeros, signs, other base64 forms or extra parameters), so a
+    /// signature verifies for exactly one URL.
     public func verify(target: String, now: Int64 = Int64(time(nil))) -> MediaGrant? {
         guard target.hasPrefix("/m/") else { return nil }
         let parts = target.dropFirst(3).split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
@@ -52,8 +58,8 @@ public struct URLSigner: Sendable {
             guard kv.count == 2, query[kv[0]] == nil else { return nil }
             query[kv[0]] = kv[1]
         }
-        guard let e = query["e"].flatMap({ Int64($0) }), let v = query["v"].flatMap({ Int($0) }),
-            let u = query["u"], let s = query["s"]
+        guard query.count == 5, let e = query["e"].flatMap({ Int64($0) }), let v = query["v"].flatMap({ Int($0) }),
+            let r = query["r"].flatMap({ Int($0) }), let u = query["u"], let s = query["s"]
         else { return nil }
         let userID: Int?
         if u.isEmpty {
@@ -62,11 +68,11 @@ public struct URLSigner: Sendable {
             guard let id = Int(u) else { return nil }
             userID = id
         }
-        let grant = MediaGrant(key: key, expires: e, videoID: v, userID: userID)
-        // Constant-time comparison of the MAC, then the expiry.
+        let grant = MediaGrant(key: key, expires: e, videoID: v, revision: r, userID: userID)
+        // Constant-time comparison of the MAC, then the expiry, then that the URL is the canonical one.
         guard let given = Self.fromBase64URL(String(s)),
             HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: Array(Self.message(grant).utf8), using: self.key),
-            e >= now
+            e >= now, path(for: grant) == target
         else { return nil }
         return grant
     }
@@ -77,7 +83,7 @@ public struct URLSigner: Sendable {
     }
 
     private static func message(_ g: MediaGrant) -> String {
-        "\(g.key)\n\(g.expires)\n\(g.videoID)\n\(g.userID.map(String.init) ?? "")"
+        "\(g.key)\n\(g.expires)\n\(g.videoID)\n\(g.revision)\n\(g.userID.map(String.init) ?? "")"
     }
 
     private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)

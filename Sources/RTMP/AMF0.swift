@@ -35,6 +35,13 @@ public indirect enum AMF0Value: Equatable, Sendable {
 
     public var stringValue: String? { if case .string(let s) = self { s } else { nil } }
     public var numberValue: Double? { if case .number(let n) = self { n } else { nil } }
+
+    /// A number from the network as a whole number within `range`: nil for NaN, infinities, fractions' overflow
+    /// and anything outside, so no conversion from an encoder's metadata can trap.
+    public func integer(in range: ClosedRange<Int>) -> Int? {
+        guard let n = numberValue, n.isFinite, n >= Double(range.lowerBound), n <= Double(range.upperBound) else { return nil }
+        return Int(n)
+    }
 }
 
 /// Why bytes are not valid AMF0.

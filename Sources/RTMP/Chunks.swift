@@ -63,12 +63,24 @@ public struct ChunkDecoder: Sendable {
         var extended = false
         var payload: [UInt8] = []
         var inMessage = false
+        /// The `now` of the `feed` that began the current partial message.
+        var startedAt: UInt64 = 0
     }
 
     private var streams: [UInt32: StreamState] = [:]
     private var pending: [UInt8] = []
     private var offset = 0
     private var buffered = 0
+    private var now: UInt64 = 0
+
+    /// Bytes held for this peer: partial messages plus received bytes not parsed yet.
+    public var memoryInUse: Int { buffered + pending.count - offset }
+
+    /// When the oldest message still being received began (the `now` given to `feed`), nil when none is partial.
+    /// A publisher's messages complete within milliseconds; one left half-sent is a peer holding memory.
+    public var oldestPartialMessage: UInt64? {
+        streams.values.lazy.filter { $0.inMessage && !$0.payload.isEmpty }.map(\.startedAt).min()
+    }
 
     public init(maxMessageLength: Int = 8 << 20, maxBuffered: Int = 32 << 20, maxChunkStreams: Int = 64) {
         self.maxMessageLength = maxMessageLength
@@ -76,25 +88,29 @@ public struct ChunkDecoder: Sendable {
         self.maxChunkStreams = maxChunkStreams
     }
 
-    /// Adds bytes and returns every message they complete, in order.
-    public mutating func feed(_ bytes: some Collection<UInt8>) throws(ChunkError) -> [RTMPMessage] {
+    /// Adds bytes and returns every message they complete, in order. `now` is any monotonic clock reading (the
+    /// caller's), remembered for `oldestPartialMessage`.
+    public mutating func feed(_ bytes: some Collection<UInt8>, now: UInt64 = 0) throws(ChunkError) -> [RTMPMessage] {
+        self.now = now
         bytesReceived += UInt64(bytes.count)
         if offset > 0 && offset >= pending.count / 2 {
             pending.removeFirst(offset)
             offset = 0
         }
         pending.append(contentsOf: bytes)
-        guard pending.count - offset <= maxBuffered + maxChunkSizeLimit + 32 else { throw .tooMuchBuffered(pending.count - offset) }
         var messages: [RTMPMessage] = []
         while let message = try nextChunk() {
             if let message { messages.append(message) }
+        }
+        // What is left unparsed is one incomplete chunk: a header and at most a chunk (no larger than a message).
+        guard pending.count - offset <= min(chunkSize, maxMessageLength) + 32 else {
+            throw .tooMuchBuffered(pending.count - offset)
         }
         return messages
     }
 
     /// The largest chunk size a peer may set; more is treated as hostile.
     public static let maxChunkSize: UInt32 = 1 << 24
-    private var maxChunkSizeLimit: Int { Int(Self.maxChunkSize) }
 
     /// Parses one chunk if it is all there. nil: need more bytes; .some(nil): a chunk that did not end a message.
     private mutating func nextChunk() throws(ChunkError) -> RTMPMessage?? {
@@ -168,6 +184,7 @@ public struct ChunkDecoder: Sendable {
         if fmt != 3 || startsMessage {
             state.payload = []
             state.inMessage = true
+            state.startedAt = now
         }
         buffered += take
         guard buffered <= maxBuffered else { throw .tooMuchBuffered(buffered) }

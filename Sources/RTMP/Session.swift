@@ -32,6 +32,10 @@ public struct PublishSession: Sendable {
 
     private var handshake: ServerHandshake
     private var decoder: ChunkDecoder
+    /// The decoder's limits once publishing is accepted; until then a peer that has shown no key gets only
+    /// `unauthenticatedLimit` bytes for messages and buffers (commands before `publish` are a few hundred bytes).
+    private let publishingLimits: (message: Int, buffered: Int)
+    public static let unauthenticatedLimit = 64 << 10
     private var encoder = ChunkEncoder()
     private var peerWindow: UInt32 = 0
     private var lastAck: UInt64 = 0
@@ -41,12 +45,22 @@ public struct PublishSession: Sendable {
     public init(outgoingChunkSize: Int = 4096, windowAckSize: UInt32 = 2_500_000, decoder: ChunkDecoder = ChunkDecoder(), serverTime: UInt32 = 0) {
         self.outgoingChunkSize = outgoingChunkSize
         self.windowAckSize = windowAckSize
+        self.publishingLimits = (decoder.maxMessageLength, decoder.maxBuffered)
+        var decoder = decoder
+        decoder.maxMessageLength = min(decoder.maxMessageLength, Self.unauthenticatedLimit)
+        decoder.maxBuffered = min(decoder.maxBuffered, Self.unauthenticatedLimit)
         self.decoder = decoder
         self.handshake = ServerHandshake(serverTime: serverTime)
     }
 
-    /// Feeds bytes from the peer.
-    public mutating func receive(_ bytes: some Collection<UInt8>) throws(Failure) -> [Event] {
+    /// Bytes held for the peer (partial messages and unparsed input).
+    public var memoryInUse: Int { decoder.memoryInUse }
+
+    /// When the oldest partial message began, in the clock given to `receive`.
+    public var oldestPartialMessage: UInt64? { decoder.oldestPartialMessage }
+
+    /// Feeds bytes from the peer; `now` is a monotonic clock reading for `oldestPartialMessage`.
+    public mutating func receive(_ bytes: some Collection<UInt8>, now: UInt64 = 0) throws(Failure) -> [Event] {
         var events: [Event] = []
         var chunkBytes: [UInt8]
         if phase == .handshake {
@@ -66,7 +80,7 @@ public struct PublishSession: Sendable {
         guard !chunkBytes.isEmpty, phase != .finished else { return events }
         let messages: [RTMPMessage]
         do {
-            messages = try decoder.feed(chunkBytes)
+            messages = try decoder.feed(chunkBytes, now: now)
         } catch {
             throw .chunks(error)
         }
@@ -82,6 +96,8 @@ public struct PublishSession: Sendable {
     public mutating func accept() -> [UInt8] {
         guard phase == .awaitingDecision else { return [] }
         phase = .publishing
+        decoder.maxMessageLength = publishingLimits.message
+        decoder.maxBuffered = publishingLimits.buffered
         var out = control(MessageType.userControl, [0, 0] + uint32(streamID))  // Stream Begin
         out += status(level: "status", code: "NetStream.Publish.Start", description: "\(streamKeyRedacted) is now published.")
         return out

@@ -52,6 +52,11 @@ public struct AppConfig: Sendable {
     public var rtmpPort: Int = 1935
     /// Heights to transcode live streams to, beside the passed-through source (empty: passthrough only).
     public var liveLadder: [Int] = []
+    /// Reverse proxies whose `X-Forwarded-For` is believed (`VIDEOTUBE_TRUSTED_PROXIES`); none by default.
+    public var trustedProxies = TrustedProxies()
+    /// The site's public origin (`VIDEOTUBE_PUBLIC_URL`, e.g. `https://video.example.com`): absolute URLs are made
+    /// from it instead of the request's `Host`, which a client (or a shared cache in front) controls.
+    public var publicURL: String?
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -73,13 +78,13 @@ public struct AppConfig: Sendable {
         let mediaPort = try integer(env, "VIDEOTUBE_MEDIA_PORT", default: 8081, range: 0...65535)
         let maxChunk = try integer(env, "VIDEOTUBE_MAX_CHUNK_BYTES", default: 8 << 20, range: 1024...(1 << 40))
         let lifetime = try integer(env, "VIDEOTUBE_MEDIA_URL_LIFETIME", default: 6 * 3600, range: 60...(30 * 86400))
-        var mediaURL = env["VIDEOTUBE_MEDIA_URL"].flatMap { $0.isEmpty ? nil : $0 }
-        if let url = mediaURL {
-            guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil else {
-                throw ConfigError(
-                    variable: "VIDEOTUBE_MEDIA_URL", message: "expected an http(s) URL such as https://media.example.com, got '\(url)'")
-            }
-            while mediaURL!.hasSuffix("/") { mediaURL!.removeLast() }
+        let mediaURL = try baseURL(env, "VIDEOTUBE_MEDIA_URL", example: "https://media.example.com")
+        let publicURL = try baseURL(env, "VIDEOTUBE_PUBLIC_URL", example: "https://video.example.com")
+        let proxiesText = env["VIDEOTUBE_TRUSTED_PROXIES"] ?? ""
+        guard let trustedProxies = TrustedProxies(list: proxiesText) else {
+            throw ConfigError(
+                variable: "VIDEOTUBE_TRUSTED_PROXIES",
+                message: "expected addresses or ranges such as 127.0.0.1,10.0.0.0/8,::1, got '\(proxiesText)'")
         }
         let watchLog = try flag(env, "VIDEOTUBE_WATCH_LOG", default: true)
         let anonymize = try flag(env, "VIDEOTUBE_WATCH_LOG_ANONYMIZE", default: false)
@@ -117,7 +122,20 @@ public struct AppConfig: Sendable {
             transcodeWorkers: workers, encoder: EncoderSettings(preset: preset, segmentSeconds: segment, rungs: rungs),
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
-            importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder)
+            importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder,
+            trustedProxies: trustedProxies, publicURL: publicURL)
+    }
+
+    /// An http(s) base URL without a trailing slash; nil when unset.
+    private static func baseURL(_ env: [String: String], _ name: String, example: String) throws -> String? {
+        guard var url = env[name], !url.isEmpty else { return nil }
+        guard let parsed = URL(string: url), ["http", "https"].contains(parsed.scheme ?? ""), parsed.host != nil,
+            parsed.query == nil, parsed.fragment == nil
+        else {
+            throw ConfigError(variable: name, message: "expected an http(s) URL such as \(example), got '\(url)'")
+        }
+        while url.hasSuffix("/") { url.removeLast() }
+        return url
     }
 
     private static func flag(_ env: [String: String], _ name: String, default value: Bool) throws -> Bool {

@@ -42,7 +42,7 @@ struct APIController {
         // Its owner (or an admin) sees it in every state: processing, failed, not yet playable.
         if found == nil, let any = try await req.catalog.anyVideo(id: id), Policy.canEdit(any.channel, by: req.user) { found = any }
         guard let video = found else { throw Abort(.notFound, reason: "no video with id \(id)") }
-        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, userID: req.user?.id)
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: req.user)
     }
 
     /// GET /api/v1/channels

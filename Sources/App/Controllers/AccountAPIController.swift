@@ -60,7 +60,7 @@ struct AccountAPIController {
     func updateVideo(req: Request) async throws -> VideoDTO {
         let video = try await req.editableVideo(idStatus: .badRequest)
         try await req.videos.update(video, try req.content.decode(VideoService.Changes.self))
-        return try video.toDTO(links: req.mediaLinks, site: req.siteBase)
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: req.user)
     }
 
     /// DELETE /api/v1/videos/:id
@@ -75,7 +75,7 @@ struct AccountAPIController {
         guard try await req.catalog.watchableVideo(id: id, viewer: req.user) != nil else {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
-        let (counted, views) = try await ViewCounter(db: req.db).record(videoID: id, viewer: req.viewerKey)
+        let (counted, views) = try await ViewCounter(db: req.db).record(videoID: id, viewer: req.viewCountKey)
         return ViewDTO(counted: counted, views: views)
     }
 
@@ -139,7 +139,7 @@ struct AccountAPIController {
         let total = try await query.count()
         let videos = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * perPage)..<(page * perPage)).all()
         let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: try videos.map { try $0.toDTO(links: links, site: site, userID: user.id) }, page: page, per_page: perPage, total: total)
+        return PageDTO(data: try videos.map { try $0.toDTO(links: links, site: site, viewer: user) }, page: page, per_page: perPage, total: total)
     }
 }
 

@@ -110,10 +110,10 @@ struct AdminController {
     /// GET /admin/videos?page=
     func videos(req: Request) async throws -> View {
         _ = try req.requireAdmin()
-        let page = max(1, req.query[Int.self, at: "page"] ?? 1)
+        let window = PageWindow(page: req.query[Int.self, at: "page"], perPage: 100)
         let query = Video.query(on: req.db).with(\.$channel)
         let total = try await query.count()
-        let videos = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * 100)..<(page * 100)).all()
+        let videos = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(window.rows).all()
         return try await req.render(
             "admin-videos",
             AdminVideosPage(
@@ -123,7 +123,7 @@ struct AdminController {
                         id: id, title: $0.title, channelHandle: $0.channel.handle, visibility: $0.visibility.rawValue,
                         status: $0.status.rawValue, viewsText: Formatting.counted($0.views, "view"), dateText: Formatting.day($0.createdAt),
                         takedownReason: $0.takedownReason, watchURL: "/watch?v=\(id)")
-                }, nextPage: page * 100 < total ? page + 1 : nil))
+                }, nextPage: window.next(total: total)))
     }
 
     /// GET /admin/videos/:id/takedown — asks first, with a reason the owner will see.
@@ -172,13 +172,12 @@ struct AdminController {
         }
         let (rows, total) = try await req.admin.watchLog(filter)
         var next: String?
-        let page = max(1, filter.page ?? 1)
-        if page * 50 < total {
+        if let nextPage = PageWindow(page: filter.page, perPage: AdminService.watchLogPageSize).next(total: total) {
             var components = URLComponents()
             components.path = "/admin/watch-log"
             components.queryItems = [
                 ("video", filter.video.map(String.init)), ("user", filter.user), ("source", filter.source),
-                ("status", filter.status.map(String.init)), ("from", filter.from), ("to", filter.to), ("page", String(page + 1)),
+                ("status", filter.status.map(String.init)), ("from", filter.from), ("to", filter.to), ("page", String(nextPage)),
             ].compactMap { name, value in value.flatMap { $0.isEmpty ? nil : URLQueryItem(name: name, value: $0) } }
             next = components.string
         }

@@ -58,7 +58,7 @@ struct AuthController {
         let next = Self.safeNext(form.next)
         do {
             let user = try await req.accounts.authenticate(
-                login: form.username ?? "", password: form.password ?? "", address: req.remoteAddress?.ipAddress)
+                login: form.username ?? "", password: form.password ?? "", address: req.clientAddress)
             return try await startSession(req, user: user, next: next ?? "/", notice: .signedIn)
         } catch let failure as AuthFailure {
             var page = AuthPage(title: "Sign in · Videotube", next: next)
@@ -83,7 +83,7 @@ struct AuthController {
     private func startSession(_ req: Request, user: User, next: String, notice: Notice) async throws -> Response {
         if let old = req.cookies[Cookies.session]?.string { try await req.accounts.endSession(token: old) }
         let token = try await req.accounts.startSession(
-            for: user, address: req.remoteAddress?.ipAddress, userAgent: req.headers.first(name: .userAgent))
+            for: user, address: req.clientAddress, userAgent: req.headers.first(name: .userAgent))
         let response = req.redirectAfterForm(to: next, notice: notice)
         response.cookies[Cookies.session] = HTTPCookies.Value(
             string: token, maxAge: req.services.config.sessionDays * 86400, path: "/", isSecure: req.isHTTPS,
@@ -96,10 +96,14 @@ struct AuthController {
         "/login?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
     }
 
-    /// Only paths on this site, so a crafted link cannot bounce a fresh sign-in to another site.
+    /// Only paths on this site, so a crafted link cannot bounce a fresh sign-in to another site. Browsers drop tabs
+    /// and newlines from URLs and read `\\` as `/`, so `/\t/evil.example` would become `//evil.example`: any
+    /// control character, backslash or space refuses it, and what is left must start with one `/`.
     static func safeNext(_ raw: String?) -> String? {
-        guard let raw, raw.hasPrefix("/"), !raw.hasPrefix("//"), !raw.hasPrefix("/\\"), raw.count < 500,
-            !raw.contains(where: { $0.isNewline })
+        guard let raw, raw.utf8.count < 500, raw.hasPrefix("/"), !raw.hasPrefix("//"),
+            !raw.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == "\\" || $0.properties.isWhitespace }),
+            let parsed = URLComponents(string: raw), parsed.scheme == nil, parsed.host == nil, parsed.path.hasPrefix("/"),
+            !parsed.path.hasPrefix("//")
         else { return nil }
         return raw
     }
@@ -121,7 +125,7 @@ struct AuthController {
         guard let username = form.username, let password = form.password else {
             throw Abort(.badRequest, reason: "Send JSON {\"username\": …, \"password\": …}.")
         }
-        let user = try await req.accounts.authenticate(login: username, password: password, address: req.remoteAddress?.ipAddress)
+        let user = try await req.accounts.authenticate(login: username, password: password, address: req.clientAddress)
         let (token, record) = try await req.accounts.issueToken(for: user, name: form.name ?? req.headers.first(name: .userAgent) ?? "api")
         return TokenDTO(token: token, expires_at: record.expiresAt, token_type: "Bearer")
     }

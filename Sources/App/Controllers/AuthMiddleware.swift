@@ -44,14 +44,11 @@ extension Request {
         return user
     }
 
-    /// This browser's visitor id (made by `VisitorMiddleware` when it had none).
+    /// This browser's visitor id (made by `VisitorMiddleware` when it had none). Only a cookie this server signed
+    /// counts, so a made-up one is no visitor at all.
     var visitorID: String? {
-        get { storage[VisitorKey.self] ?? (cookies[Cookies.visitor]?.string).flatMap { Self.validVisitor($0) } }
+        get { storage[VisitorKey.self] ?? (cookies[Cookies.visitor]?.string).flatMap { VisitorCookie.verify($0, secret: services.config.secret) } }
         set { storage[VisitorKey.self] = newValue }
-    }
-
-    static func validVisitor(_ value: String) -> String? {
-        value.count >= 20 && value.count <= 64 && value.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }) ? value : nil
     }
 
     /// The CSRF token forms on this page carry: an HMAC of the session (or, signed out, the visitor id), so
@@ -67,12 +64,19 @@ extension Request {
         return URLSigner.base64URL(Array(mac))
     }
 
-    /// Who counts as one viewer: the user, else the browser, else the address and user agent.
+    /// Who counts as one viewer of a live stream: the user, else the browser, else the address and user agent.
     var viewerKey: String {
         if let id = user?.id { return "user:\(id)" }
         if let visitor = visitorID { return "visitor:" + Secrets.digest(visitor).prefix(32) }
-        let who = (remoteAddress?.ipAddress ?? "") + "|" + (headers.first(name: .userAgent) ?? "")
+        let who = (clientAddress ?? "") + "|" + (headers.first(name: .userAgent) ?? "")
         return "addr:" + Secrets.digest(who).prefix(32)
+    }
+
+    /// Who counts once toward a video's views: the user, else the client's address. A cookie costs nothing to
+    /// throw away, so anonymous views are counted per address (one an hour per video, as signed-in ones per user).
+    var viewCountKey: String {
+        if let id = user?.id { return "user:\(id)" }
+        return "addr:" + Secrets.digest(clientAddress ?? "").prefix(32)
     }
 
     /// `https` when the request came over TLS through a proxy that says so.
@@ -127,22 +131,47 @@ struct VisitorMiddleware: AsyncMiddleware {
         request.visitorID = visitor
         let response = try await next.respond(to: request)
         response.cookies[Cookies.visitor] = HTTPCookies.Value(
-            string: visitor, maxAge: 365 * 86400, path: "/", isSecure: request.isHTTPS, isHTTPOnly: true, sameSite: .lax)
+            string: VisitorCookie.sign(visitor, secret: request.services.config.secret), maxAge: 365 * 86400, path: "/",
+            isSecure: request.isHTTPS, isHTTPOnly: true, sameSite: .lax)
         return response
+    }
+}
+
+/// A visitor id and its HMAC (`ID.MAC`), so the cookie proves this server made it.
+enum VisitorCookie {
+    static func sign(_ id: String, secret: [UInt8]) -> String { id + "." + mac(id, secret: secret) }
+
+    /// The id of a cookie value this server signed; nil for anything else.
+    static func verify(_ value: String, secret: [UInt8]) -> String? {
+        let parts = value.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, (20...64).contains(parts[0].count),
+            parts[0].allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == "_") }),
+            CSRFMiddleware.equal(String(parts[1]), mac(String(parts[0]), secret: secret))
+        else { return nil }
+        return String(parts[0])
+    }
+
+    private static func mac(_ id: String, secret: [UInt8]) -> String {
+        let code = HMAC<SHA256>.authenticationCode(for: Data(("visitor|" + id).utf8), using: SymmetricKey(data: secret))
+        return String(URLSigner.base64URL(Array(code)).prefix(22))
     }
 }
 
 /// Refuses state-changing requests that ride on the browser's cookies without the page's CSRF token
 /// (`X-CSRF-Token` header, or a `_csrf` form field). Bearer-token requests carry no ambient authority and
-/// need none; neither do API calls that send no session cookie.
+/// need none; neither do API calls that send no session cookie. A form body is read only for a route that
+/// exists, and only so far: text forms are small, and only a signed-in user's picture forms carry files.
 struct CSRFMiddleware: AsyncMiddleware {
-    static let formLimit = 12 << 20
+    static let textFormLimit = 64 << 10
+    static let fileFormLimit = 10 << 20
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         switch request.method {
         case .GET, .HEAD, .OPTIONS: return try await next.respond(to: request)
         default: break
         }
+        // An unknown path answers 404 without a byte of its body read.
+        guard request.route != nil else { return try await next.respond(to: request) }
         if case .bearer? = request.viewer?.method { return try await next.respond(to: request) }
         let isAPI = request.url.path.hasPrefix("/api/")
         if isAPI && request.cookies[Cookies.session] == nil { return try await next.respond(to: request) }
@@ -154,7 +183,8 @@ struct CSRFMiddleware: AsyncMiddleware {
         if provided == nil, !isAPI, let type = request.headers.contentType,
             type == .urlEncodedForm || type.type == "multipart" && type.subType == "form-data"
         {
-            _ = try await request.body.collect(max: Self.formLimit).get()
+            let limit = type == .urlEncodedForm || request.viewer == nil ? Self.textFormLimit : Self.fileFormLimit
+            _ = try await request.body.collect(max: limit).get()
             provided = try? request.content.get(String.self, at: "_csrf")
         }
         guard let provided, Self.equal(provided, expected) else {

@@ -168,7 +168,8 @@ extension Request {
 
     /// `rtmp://HOST[:PORT]/live` for the host this request came in on.
     var rtmpServerURL: String {
-        let host = (headers.first(name: .host) ?? "127.0.0.1").split(separator: ":").first.map(String.init) ?? "127.0.0.1"
+        let host = services.config.publicURL.flatMap { URLComponents(string: $0)?.host }
+            ?? (headers.first(name: .host) ?? "127.0.0.1").split(separator: ":").first.map(String.init) ?? "127.0.0.1"
         let port = services.rtmpPort == 0 ? services.config.rtmpPort : services.rtmpPort
         return "rtmp://\(MediaLinks.safeHost(host) ?? "127.0.0.1")\(port == 1935 ? "" : ":\(port)")/live"
     }

@@ -71,7 +71,7 @@ struct PageController {
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
         let page = WatchPage(
             title: "\(video.title) · Videotube", videoID: id, videoTitle: video.title,
-            streamURL: links.url(key: video.mediaKey, videoID: id, userID: req.user?.id), posterURL: video.thumbnailKey.map { links.url(key: $0) },
+            streamURL: links.url(key: video.mediaKey, of: video, for: req.user) ?? "", posterURL: links.url(key: video.thumbnailKey, of: video, for: req.user),
             mimeType: video.mimeType, downloadURL: "/videos/\(id)/download",
             viewsText: Formatting.counted(video.views, "view"),
             dateText: Formatting.day(video.createdAt), ageText: Formatting.age(of: video.createdAt),

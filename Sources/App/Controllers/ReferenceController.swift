@@ -17,7 +17,7 @@ struct ReferenceController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "Error 404 - Video not found.")
         }
-        return VideoMetadataDTO(video: try video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase))
+        return VideoMetadataDTO(video: try video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase, viewer: req.user))
     }
 
     /// GET /videos_by_channel_id/:id

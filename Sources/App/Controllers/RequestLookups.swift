@@ -26,11 +26,14 @@ extension Request {
         return channel
     }
 
-    /// The path's video, whatever its state, if the caller may change it (same answers as `editableChannel`).
+    /// The path's video, whatever its state, if the caller may change it: 401 signed out, 403 for someone else's
+    /// video they can watch, and for one they cannot (private, taken down, unfinished) the same 404 as a missing
+    /// id, so no answer tells a stranger that it exists.
     func editableVideo(idStatus: HTTPResponseStatus) async throws -> Video {
         let user = try requireUser()
         let id = try numericID(status: idStatus, what: "video")
-        guard let video = try await catalog.anyVideo(id: id) else { throw Abort(.notFound, reason: "no video with id \(id)") }
+        guard let video = try await catalog.anyVideo(id: id), Policy.canEdit(video.channel, by: user) || Policy.canWatch(video, by: user)
+        else { throw Abort(.notFound, reason: "no video with id \(id)") }
         try Policy.requireEdit(video.channel, by: user)
         return video
     }

@@ -32,7 +32,7 @@ struct StreamController {
         return try await req.sendStored(key: key, what: "the file of video \(id)", extra: extra) { status in
             await services.watchLog?.record(
                 .init(
-                    videoID: id, userID: req.user?.id, remoteAddress: req.remoteAddress?.ipAddress,
+                    videoID: id, userID: req.user?.id, remoteAddress: req.clientAddress,
                     userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",
                     status: status, at: Date()))
         }

@@ -20,7 +20,7 @@ struct StudioController {
             videos: try videos.map {
                 let id = try $0.requireID()
                 return .init(
-                    id: id, title: $0.title, channelHandle: $0.channel.handle, thumbnailURL: $0.thumbnailKey.map { links.url(key: $0) },
+                    id: id, title: $0.title, channelHandle: $0.channel.handle, thumbnailURL: links.url(key: $0.thumbnailKey, of: $0, for: user),
                     visibility: $0.visibility.rawValue, status: $0.takedownReason == nil ? $0.status.rawValue : "taken down",
                     problem: $0.takedownReason ?? $0.failureReason, viewsText: Formatting.counted($0.views, "view"), dateText: Formatting.day($0.createdAt),
                     editURL: "/studio/videos/\(id)", watchURL: "/watch?v=\(id)")
@@ -293,7 +293,7 @@ struct StudioController {
                 .init(value: "unlisted", label: "Unlisted: anyone with the link can watch it", selected: video.visibility == .unlisted),
                 .init(value: "private", label: "Private: only you", selected: video.visibility == .private),
             ],
-            thumbnailURL: video.thumbnailKey.map { req.mediaLinks.url(key: $0) }, watchURL: "/watch?v=\(id)",
+            thumbnailURL: req.mediaLinks.url(key: video.thumbnailKey, of: video, for: req.user), watchURL: "/watch?v=\(id)",
             deleteURL: "/studio/videos/\(id)/delete", takedownReason: video.takedownReason,
             statusText: "\(video.status.rawValue.capitalizedFirst) • \(Formatting.counted(video.views, "view")) • uploaded \(Formatting.day(video.createdAt))",
             processing: video.status == .processing, failureReason: video.failureReason)
@@ -312,7 +312,7 @@ enum ImageUpload {
 
 extension Request {
     var channels: ChannelService { ChannelService(db: db, storage: services.storage) }
-    var videos: VideoService { VideoService(db: db, storage: services.storage) }
+    var videos: VideoService { VideoService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
     var subscriptions: SubscriptionService { SubscriptionService(db: db) }
-    var admin: AdminService { AdminService(db: db, storage: services.storage) }
+    var admin: AdminService { AdminService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
 }

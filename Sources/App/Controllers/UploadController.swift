@@ -35,7 +35,7 @@ struct UploadController {
         }
         let metadata = try Self.parseMetadata(req.headers.first(name: "Upload-Metadata") ?? "")
         let uploads = req.uploads
-        try await uploads.checkLimits(user: user, length: length)
+        try uploads.checkSize(length: length)
         let channel = try await uploads.channel(for: user, handle: metadata["channel"])
         let file = try req.services.storage.reserve(prefix: "uploads", fileExtension: "part")
         guard FileManager.default.createFile(atPath: file.path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
@@ -54,7 +54,7 @@ struct UploadController {
         upload.createdAt = Date()
         upload.expiresAt = Date().addingTimeInterval(Self.lifetime)
         do {
-            try await upload.save(on: req.db)
+            try await uploads.start(upload, user: user)
         } catch {
             req.services.storage.delete(file.key)
             throw error
@@ -224,15 +224,34 @@ struct UploadController {
         let user = try req.requireUser()
         let uploads = req.uploads
         let declared = req.headers.first(name: .contentLength).flatMap(Int64.init)
-        try await uploads.checkLimits(user: user, length: declared)
-        let limit = try await uploads.remainingBytes(user: user)
+        try uploads.checkSize(length: declared)
         var fields: [String: String] = [:]
         for name in ["channel", "title", "description", "filename"] {
             if let value = req.query[String.self, at: name] { fields[name] = value }
         }
         // Refuse someone else's channel before reading a byte, when the query names it.
         if let handle = fields["channel"] { _ = try await uploads.channel(for: user, handle: handle) }
+        // The quota is held before the first byte and given back once the video counts its own bytes.
+        let (hold, limit) = try await uploads.reserve(user: user, length: declared)
+        let video: Video
+        do {
+            video = try await receive(req, user: user, fields: fields, limit: limit)
+            await uploads.release(hold)
+        } catch {
+            await uploads.release(hold)
+            throw error
+        }
+        req.services.jobs.wake()
+        let response = try await video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: user).encodeResponse(for: req)
+        response.status = .created
+        response.headers.replaceOrAdd(name: .location, value: "/api/v1/videos/\(try video.requireID())")
+        return response
+    }
 
+    /// Writes a single-request body (raw or multipart) to storage and accepts it as a video.
+    private func receive(_ req: Request, user: User, fields: [String: String], limit: Int64) async throws -> Video {
+        let uploads = req.uploads
+        var fields = fields
         let file = try req.services.storage.reserve(prefix: "uploads", fileExtension: "part")
         let outcome: BodyWriter.Outcome
         if let type = req.headers.contentType, type.type == "multipart", type.subType == "form-data" {
@@ -266,14 +285,9 @@ struct UploadController {
             req.services.storage.delete(file.key)
             throw error
         }
-        let video = try await uploads.accept(
+        return try await uploads.accept(
             fileKey: file.key, filename: fields["filename"] ?? "", channel: channel, title: fields["title"],
             description: fields["description"] ?? "")
-        req.services.jobs.wake()
-        let response = try await video.toDTO(links: req.mediaLinks, site: req.siteBase, userID: user.id).encodeResponse(for: req)
-        response.status = .created
-        response.headers.replaceOrAdd(name: .location, value: "/api/v1/videos/\(try video.requireID())")
-        return response
     }
 
     /// POST /api/v1/videos/import — `{"url", "channel", "title", "description"}`: the server downloads the file
@@ -291,7 +305,7 @@ struct UploadController {
             body.url, user: user, channel: body.channel, title: body.title, description: body.description ?? "",
             downloader: req.downloader)
         req.services.jobs.wake()
-        let response = try await video.toDTO(links: req.mediaLinks, site: req.siteBase, userID: user.id).encodeResponse(for: req)
+        let response = try await video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: user).encodeResponse(for: req)
         response.status = .created
         response.headers.replaceOrAdd(name: .location, value: "/api/v1/videos/\(try video.requireID())")
         return response

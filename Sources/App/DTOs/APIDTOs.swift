@@ -82,8 +82,8 @@ struct VideoDTO: Content {
     var visibility: String
     var status: String
     var created_at: Date
-    /// Signed URL on the sendfile media listener (ranges, fastest).
-    var stream_url: String
+    /// Signed URL on the sendfile media listener (ranges, fastest); null for a taken-down video (but for admins).
+    var stream_url: String?
     /// The app's own byte-range route, for clients that keep one URL.
     var app_stream_url: String
     var download_url: String
@@ -95,6 +95,8 @@ struct VideoDTO: Content {
     var renditions: [String]
     /// WebVTT index of the hover storyboard sprite.
     var storyboard_url: String?
+    /// Why an admin took it down: for its owner and admins only.
+    var takedown_reason: String?
 }
 
 /// Where a video's processing is (the owner's view): `state` queued/running/done/failed.
@@ -163,8 +165,9 @@ extension Channel {
 }
 
 extension Video {
-    /// `userID` goes into the signed media URL (the watch log then knows who played it).
-    func toDTO(links: MediaLinks, site: String, userID: Int? = nil) throws -> VideoDTO {
+    /// Media URLs only for a `viewer` who may have them; the viewer's id goes into them (the watch log then knows
+    /// who played it).
+    func toDTO(links: MediaLinks, site: String, viewer: User? = nil) throws -> VideoDTO {
         let id = try requireID()
         let channel = self.channel
         return VideoDTO(
@@ -174,10 +177,11 @@ extension Video {
                 logo_url: channel.logoURL(links, site: site), subscribers_count: channel.subscribersCount),
             duration: duration, size: size, width: width, height: height, mime_type: mimeType, video_codec: videoCodec,
             audio_codec: audioCodec, views: views, visibility: visibility.rawValue, status: status.rawValue,
-            created_at: createdAt, stream_url: links.url(key: mediaKey, videoID: id, userID: userID),
+            created_at: createdAt, stream_url: links.url(key: mediaKey, of: self, for: viewer),
             app_stream_url: "\(site)/videos/\(id)/stream", download_url: "\(site)/videos/\(id)/download",
-            thumbnail_url: thumbnailKey.map { links.url(key: $0) }, watch_url: "\(site)/watch?v=\(id)",
+            thumbnail_url: links.url(key: thumbnailKey, of: self, for: viewer), watch_url: "\(site)/watch?v=\(id)",
             hls_url: renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8", renditions: renditions,
-            storyboard_url: hasStoryboard == true ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil)
+            storyboard_url: hasStoryboard == true ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil,
+            takedown_reason: Policy.canEdit(channel, by: viewer) ? takedownReason : nil)
     }
 }

@@ -91,18 +91,18 @@ struct AllChannelsDTO: Content { var all_channels: [ReferenceChannel] }
 struct ChannelStringDTO: Content { var channel: String }
 
 extension Video {
-    func toReference(links: MediaLinks, site: String) throws -> ReferenceVideo {
+    func toReference(links: MediaLinks, site: String, viewer: User? = nil) throws -> ReferenceVideo {
         let id = try requireID()
         return ReferenceVideo(
             id: id, channel_id: try channel.requireID(), name: title, description: description,
-            video_url: links.url(key: mediaKey, videoID: id),
-            thumbnail_url: thumbnailKey.map { links.url(key: $0) } ?? "", created_at: createdAt,
+            video_url: links.url(key: mediaKey, of: self, for: viewer) ?? "",
+            thumbnail_url: links.url(key: thumbnailKey, of: self, for: viewer) ?? "", created_at: createdAt,
             channel_logo_url: channel.logoURL(links, site: site), views: views)
     }
 
-    func toReferenceWithChannel(links: MediaLinks, site: String) throws -> ReferenceVideoWithChannel {
+    func toReferenceWithChannel(links: MediaLinks, site: String, viewer: User? = nil) throws -> ReferenceVideoWithChannel {
         ReferenceVideoWithChannel(
-            video: try toReference(links: links, site: site), channel_name: channel.name,
+            video: try toReference(links: links, site: site, viewer: viewer), channel_name: channel.name,
             channel_subs: channel.subscribersCount)
     }
 }

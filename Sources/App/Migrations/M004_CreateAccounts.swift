@@ -37,7 +37,7 @@ struct M004_CreateAccounts: AsyncMigration {
             .field("created_at", .datetime, .required)
             .unique(on: "token_hash")
             .create()
-        try await database.schema(LoginAttempt.schema)
+        try await database.schema("login_attempts")
             .field("id", .int, .identifier(auto: true))
             .field("subject", .string, .required)
             .field("created_at", .datetime, .required)
@@ -45,11 +45,11 @@ struct M004_CreateAccounts: AsyncMigration {
         guard let sql = database as? any SQLDatabase else { return }
         try await sql.create(index: "user_sessions_user_id_idx").on(UserSession.schema).column("user_id").run()
         try await sql.create(index: "api_tokens_user_id_idx").on(APIToken.schema).column("user_id").run()
-        try await sql.create(index: "login_attempts_subject_idx").on(LoginAttempt.schema).column("subject").column("created_at").run()
+        try await sql.create(index: "login_attempts_subject_idx").on("login_attempts").column("subject").column("created_at").run()
     }
 
     func revert(on database: any Database) async throws {
-        try await database.schema(LoginAttempt.schema).delete()
+        try await database.schema("login_attempts").delete()
         try await database.schema(APIToken.schema).delete()
         try await database.schema(UserSession.schema).delete()
         try await database.schema(User.schema).delete()

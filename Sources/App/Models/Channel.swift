@@ -34,6 +34,8 @@ public final class Channel: Model, @unchecked Sendable {
     @OptionalField(key: "stream_key") public var streamKey: String?
     /// Set while a publisher is live; cleared when it stops.
     @OptionalField(key: "live_started_at") public var liveStartedAt: Date?
+    /// Written every few seconds by the node that has the publisher; a live flag without a recent one is stale.
+    @OptionalField(key: "live_seen_at") public var liveSeenAt: Date?
     /// What the owner calls the current (or next) broadcast, its tags, and the "next stream" text shown offline.
     @OptionalField(key: "live_title") public var liveTitle: String?
     @OptionalField(key: "live_tags") public var liveTags: String?

@@ -128,26 +128,6 @@ public final class APIToken: Model, @unchecked Sendable {
     }
 }
 
-/// One failed sign-in, by account or by address; recent ones are counted to slow guessing down.
-public final class LoginAttempt: Model, @unchecked Sendable {
-    public static let schema = "login_attempts"
-
-    // managed
-    @ID(custom: "id", generatedBy: .database) public var id: Int?
-
-    // data
-    /// `user:NAME` or `addr:ADDRESS`.
-    @Field(key: "subject") public var subject: String
-    @Field(key: "created_at") public var createdAt: Date
-
-    public init() {}
-
-    public init(subject: String, at: Date) {
-        self.subject = subject
-        self.createdAt = at
-    }
-}
-
 /// A user following a channel; the pair is unique, so a double click or a race makes one row.
 public final class Subscription: Model, @unchecked Sendable {
     public static let schema = "subscriptions"

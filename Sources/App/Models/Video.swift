@@ -48,6 +48,11 @@ public final class Video: Model, @unchecked Sendable {
     @OptionalField(key: "has_storyboard") public var hasStoryboard: Bool?
     /// Why processing failed, shown to the owner.
     @OptionalField(key: "failure_reason") public var failureReason: String?
+    /// Bumped when who may watch changes (visibility, takedown): signed media URLs carry it, so one handed out
+    /// before stops working. nil is 0.
+    @OptionalField(key: "access_revision") public var accessRevisionValue: Int?
+    /// Every stored byte of the video (the file, renditions, pictures), counted against the owner's quota.
+    @OptionalField(key: "stored_bytes") public var storedBytes: Int64?
 
     public init() {}
 
@@ -73,6 +78,14 @@ public final class Video: Model, @unchecked Sendable {
         self.visibility = visibility
         self.status = status
         self.createdAt = createdAt
+        self.storedBytes = size
+    }
+
+    public var accessRevision: Int { accessRevisionValue ?? 0 }
+
+    /// Makes every signed media URL handed out so far stop working (who may watch has changed).
+    public func revokeMediaURLs() {
+        accessRevisionValue = accessRevision + 1
     }
 
     /// Published HLS renditions, lowest first.
@@ -85,6 +98,12 @@ public final class Video: Model, @unchecked Sendable {
     public func removeFiles(from storage: any MediaStorage) {
         for key in [mediaKey, thumbnailKey].compactMap({ $0 }) { storage.delete(key) }
         if let assetsKey { storage.deleteFolder(assetsKey) }
+    }
+
+    /// Bytes of every stored file and folder of this video (what its owner's quota counts).
+    public func storedFiles(in storage: any MediaStorage) -> Int64 {
+        [mediaKey, thumbnailKey].compactMap { $0 }.reduce(Int64(0)) { $0 + (storage.representation(of: $1)?.size ?? 0) }
+            + (assetsKey.map(storage.folderSize) ?? 0)
     }
 
     /// Whether anyone may stream it by link: playable, not private, not taken down.

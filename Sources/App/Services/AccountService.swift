@@ -137,31 +137,31 @@ public struct AccountService: Sendable {
         try await user.save(on: db)
     }
 
-    /// Checks a username (or e-mail) and password. Failed attempts are counted per account and per address;
-    /// past the limit the answer is 429 until the oldest counted attempt leaves the window.
+    /// Checks a username (or e-mail) and password. Every attempt is counted before the password is checked, per
+    /// account (whichever spelling named it: username or e-mail) and per address, atomically; past either limit the
+    /// answer is 429 until the window ends. A disabled account says so whatever the password, so the answer never
+    /// tells whether a guess was right.
     public func authenticate(login: String, password: String, address: String?, now: Date = Date()) async throws -> User {
-        let login = login.trimmingCharacters(in: .whitespaces).lowercased()
-        let subjects = ["user:" + String(login.prefix(254))] + (address.map { ["addr:" + $0] } ?? [])
-        let since = now.addingTimeInterval(-limits.window)
-        for (index, subject) in subjects.enumerated() {
-            let recent = try await LoginAttempt.query(on: db).filter(\.$subject == subject).filter(\.$createdAt > since)
-                .sort(\.$createdAt).all()
-            if recent.count >= (index == 0 ? limits.perAccount : limits.perAddress) {
-                let oldest = recent[recent.count - (index == 0 ? limits.perAccount : limits.perAddress)].createdAt
-                throw AuthFailure.tooManyAttempts(retryAfter: max(1, Int((oldest.timeIntervalSince(since)).rounded(.up))))
+        let login = String(login.trimmingCharacters(in: .whitespaces).lowercased().prefix(254))
+        let user = login.isEmpty ? nil : try await User.query(on: db).group(.or) { $0.filter(\.$username == login).filter(\.$email == login) }.first()
+        let account = user?.id.map { "account:\($0)" } ?? "login:" + login
+        let throttle = LoginThrottle(db: db, window: limits.window)
+        var counted: [(subject: String, limit: Int)] = [(account, limits.perAccount)]
+        if let address { counted.append(("addr:" + address, limits.perAddress)) }
+        for (subject, limit) in counted {
+            let (count, windowEnds) = try await throttle.hit(subject, now: now)
+            if count > limit {
+                throw AuthFailure.tooManyAttempts(retryAfter: max(1, Int(windowEnds.timeIntervalSince(now).rounded(.up))))
             }
         }
-        let user = try await User.query(on: db).group(.or) { $0.filter(\.$username == login).filter(\.$email == login) }.first()
         // Unknown accounts cost the same bcrypt work, so timing does not tell them apart.
         let ok = try await hasher.verify(password, hash: user?.passwordHash ?? hasher.dummyHash)
-        guard let user, ok else {
-            try await subjects.map { LoginAttempt(subject: $0, at: now) }.create(on: db)
-            throw AuthFailure.wrongCredentials
-        }
-        guard !user.disabled else { throw AuthFailure.disabled }
-        try await LoginAttempt.query(on: db).filter(\.$subject == subjects[0]).delete()
-        // Old attempts are of no further use; keep the table small.
-        try await LoginAttempt.query(on: db).filter(\.$createdAt < since).delete()
+        guard let user else { throw AuthFailure.wrongCredentials }
+        if user.disabled { throw AuthFailure.disabled }
+        guard ok else { throw AuthFailure.wrongCredentials }
+        try await throttle.reset(account)
+        if let address { try await throttle.forgive("addr:" + address) }
+        try await throttle.sweep(now: now)
         return user
     }
 

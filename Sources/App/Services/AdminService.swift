@@ -21,10 +21,13 @@ struct WatchLogFilter: Content {
 public struct AdminService: Sendable {
     public let db: any Database
     public let storage: any MediaStorage
+    /// Told when a takedown or restore revokes a video's signed URLs.
+    public let revisions: MediaRevisions?
 
-    public init(db: any Database, storage: any MediaStorage) {
+    public init(db: any Database, storage: any MediaStorage, revisions: MediaRevisions? = nil) {
         self.db = db
         self.storage = storage
+        self.revisions = revisions
     }
 
     public struct Totals: Sendable {
@@ -77,13 +80,19 @@ public struct AdminService: Sendable {
     public func takeDown(_ video: Video, reason: String) async throws {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
         video.takedownReason = reason.isEmpty ? "Removed by an administrator." : String(reason.prefix(500))
+        video.revokeMediaURLs()
         try await video.save(on: db)
+        revisions?.note(video)
     }
 
     public func restore(_ video: Video) async throws {
         video.takedownReason = nil
+        video.revokeMediaURLs()
         try await video.save(on: db)
+        revisions?.note(video)
     }
+
+    static let watchLogPageSize = 50
 
     /// Newest first, 50 a page, with each entry's video and user.
     func watchLog(_ filter: WatchLogFilter) async throws -> (rows: [(WatchLog, User?)], total: Int) {
@@ -98,8 +107,8 @@ public struct AdminService: Sendable {
         if let from = filter.from.flatMap(Self.day) { query = query.filter(\.$createdAt >= from) }
         if let to = filter.to.flatMap(Self.day) { query = query.filter(\.$createdAt < to.addingTimeInterval(86400)) }
         let total = try await query.count()
-        let page = max(1, filter.page ?? 1)
-        let entries = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * 50)..<(page * 50)).all()
+        let window = PageWindow(page: filter.page, perPage: Self.watchLogPageSize)
+        let entries = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(window.rows).all()
         let userIDs = Set(entries.compactMap(\.userID))
         let users = userIDs.isEmpty ? [:] : Dictionary(
             uniqueKeysWithValues: try await User.query(on: db).filter(\.$id ~~ Array(userIDs)).all().map { ($0.id!, $0) })

@@ -11,6 +11,14 @@ public enum Policy {
         return user.isAdmin || (channel.$owner.id != nil && channel.$owner.id == user.id)
     }
 
+    /// Whether `user` may be handed signed media URLs for `video` (its channel loaded): admins always; nobody else
+    /// for a taken-down video (its owner sees the reason instead); only its owner for a private one.
+    public static func mayGetMediaURLs(_ video: Video, by user: User?) -> Bool {
+        if user?.isAdmin == true { return true }
+        guard video.takedownReason == nil else { return false }
+        return video.visibility != .private || canEdit(video.channel, by: user)
+    }
+
     /// Whether `user` may watch `video` (its channel loaded): streamable by link, or theirs, or they are an admin.
     /// A taken-down video stays visible to admins only.
     public static func canWatch(_ video: Video, by user: User?) -> Bool {
@@ -183,10 +191,13 @@ public struct ChannelService: Sendable {
 public struct VideoService: Sendable {
     public let db: any Database
     public let storage: any MediaStorage
+    /// Told when a change revokes a video's signed URLs, so this node's media listener refuses them at once.
+    public let revisions: MediaRevisions?
 
-    public init(db: any Database, storage: any MediaStorage) {
+    public init(db: any Database, storage: any MediaStorage, revisions: MediaRevisions? = nil) {
         self.db = db
         self.storage = storage
+        self.revisions = revisions
     }
 
     public struct Changes: Sendable, Content {
@@ -212,6 +223,7 @@ public struct VideoService: Sendable {
         }
         if let raw = changes.visibility {
             if let visibility = Visibility(rawValue: raw) {
+                if visibility != video.visibility { video.revokeMediaURLs() }
                 video.visibility = visibility
             } else {
                 problems.append("Visibility is public, unlisted or private; '\(raw.prefix(40))' is none of them.")
@@ -219,6 +231,7 @@ public struct VideoService: Sendable {
         }
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         try await video.save(on: db)
+        revisions?.note(video)
     }
 
     /// Deletes the row, then its files.

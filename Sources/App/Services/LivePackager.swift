@@ -31,6 +31,7 @@ struct LiveAuthorizer: PublishAuthorizer {
         guard registry.claim(channelID: channelID, disconnect: request.disconnect) else {
             return .reject(code: "NetStream.Publish.BadName", description: "@\(channel.handle) is already live from another encoder.")
         }
+        let heartbeat = NIOLockedValueBox<Task<Void, Never>?>(nil)
         do {
             let startedAt = Date()
             let record = channel.saveReplays != false
@@ -39,8 +40,12 @@ struct LiveAuthorizer: PublishAuthorizer {
                 record: record, ladder: ladder, logger: logger,
                 onOffline: { [database, registry] in
                     // Offline at once; the replay (ffmpeg finishing its MP4) follows.
+                    heartbeat.withLockedValue { $0?.cancel() }
                     registry.release(channelID: channelID)
-                    Task { try? await Channel.query(on: database()).set(\.$liveStartedAt, to: nil).filter(\.$id == channelID).update() }
+                    Task {
+                        try? await Channel.query(on: database()).set(\.$liveStartedAt, to: nil).set(\.$liveSeenAt, to: nil)
+                            .filter(\.$id == channelID).update()
+                    }
                 }
             ) { [database, storage, jobs, logger] replay in
                 Task {
@@ -54,10 +59,22 @@ struct LiveAuthorizer: PublishAuthorizer {
                     }
                 }
             }
-            try await Channel.query(on: database()).set(\.$liveStartedAt, to: startedAt).filter(\.$id == channelID).update()
+            try await Channel.query(on: database()).set(\.$liveStartedAt, to: startedAt).set(\.$liveSeenAt, to: startedAt)
+                .filter(\.$id == channelID).update()
+            // While this node has the publisher it says so every few seconds; when it dies, other nodes see it stop.
+            heartbeat.withLockedValue {
+                $0 = Task { [database, registry] in
+                    while !Task.isCancelled {
+                        try? await Task.sleep(nanoseconds: UInt64(LiveService.heartbeatInterval * 1e9))
+                        guard !Task.isCancelled else { return }
+                        try? await LiveService(db: database(), registry: registry).beat(channelID: channelID)
+                    }
+                }
+            }
             logger.info("Live: @\(channel.handle) started")
             return .accept(packager)
         } catch {
+            heartbeat.withLockedValue { $0?.cancel() }
             registry.release(channelID: channelID)
             logger.error("Live: cannot start packaging for @\(channel.handle): \(error)")
             return .reject(code: "NetStream.Publish.Failed", description: "The server could not start the stream; try again.")
@@ -118,8 +135,8 @@ final class LivePackager: PublishSink, @unchecked Sendable {
             while !Task.isCancelled {
                 _ = try? await ProcessRunner.run(
                     "ffmpeg",
-                    [
-                        "-nostdin", "-v", "error", "-y", "-live_start_index", "-1", "-i", "\(folder)/index.m3u8", "-frames:v", "1",
+                    ["-nostdin", "-v", "error", "-y", "-live_start_index", "-1"] + MediaInput.hlsPlaylist("\(folder)/index.m3u8").arguments + [
+                        "-frames:v", "1",
                         "-vf", "scale=640:360:force_original_aspect_ratio=decrease,pad=640:360:(ow-iw)/2:(oh-ih)/2", "-q:v", "5",
                         "-f", "image2", "\(folder)/preview.tmp.jpg",
                     ], timeout: 20)
@@ -139,7 +156,7 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     /// (the source's bandwidth taken from the encoder's metadata). With `record`, another output keeps the whole
     /// broadcast as a faststart MP4 for the replay.
     static func arguments(folder: String, segmentSeconds: Int, record: Bool, variants: [Rendition], sourceBitrate: Int = 6_000_000) -> [String] {
-        var args = ["-nostdin", "-v", "error", "-fflags", "+nobuffer", "-f", "flv", "-i", "pipe:0"]
+        var args = ["-nostdin", "-v", "error", "-fflags", "+nobuffer"] + MediaInput.flvPipe.arguments
         let hls = [
             "-f", "hls", "-hls_time", "\(segmentSeconds)", "-hls_list_size", "6",
             "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file", "-hls_segment_type", "fmp4",
@@ -187,14 +204,15 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     /// Starts a ladder's ffmpeg once the source's size is known: renditions below it, never above.
     private func launchIfNeeded(_ metadata: AMF0Value?) {
         guard !launched.withLockedValue({ let was = $0; $0 = true; return was }) else { return }
-        let width = metadata?["width"]?.numberValue.map(Int.init) ?? 1920
-        let height = metadata?["height"]?.numberValue.map(Int.init) ?? 1080
+        // The publisher's own numbers: anything absent, odd or out of range falls back to a default.
+        let width = metadata?["width"]?.integer(in: 16...8192) ?? 1920
+        let height = metadata?["height"]?.integer(in: 16...8192) ?? 1080
         let variants = HLSLadder.plan(sourceWidth: width, sourceHeight: height, settings: EncoderSettings(rungs: ladder))
             .filter { min($0.width, $0.height) < min(width, height) }
-        let kbps = metadata?["videodatarate"]?.numberValue.map { Int($0) } ?? 0
+        let kbps = metadata?["videodatarate"]?.integer(in: 1...1_000_000)
         process.arguments = Self.arguments(
             folder: folder, segmentSeconds: segmentSeconds, record: record, variants: variants,
-            sourceBitrate: kbps > 0 ? kbps * 1000 : 6_000_000)
+            sourceBitrate: kbps.map { $0 * 1000 } ?? 6_000_000)
         do {
             try process.run()
         } catch {

@@ -149,15 +149,29 @@ extension LiveService {
         return now.timeIntervalSince(modified) < seconds
     }
 
-    /// Clears the live flag of channels whose playlist went stale: left behind by a node that died mid-stream.
+    /// How often the node with a publisher writes its channel's heartbeat, and how old the last one may be
+    /// before any node takes the live flag down.
+    public static let heartbeatInterval: TimeInterval = 5
+    public static let staleAfter: TimeInterval = 15
+
+    /// Writes the heartbeat of a channel this node has the publisher of.
+    public func beat(channelID: Int, now: Date = Date()) async throws {
+        try await Channel.query(on: db).set(\.$liveSeenAt, to: now).filter(\.$id == channelID).update()
+    }
+
+    /// Clears the live flag of channels whose heartbeat stopped and whose playlist went stale: left behind by a
+    /// node that died mid-stream. Every node with RTMP runs this at start and then every few seconds, so a flag
+    /// left by a crash goes down within `staleAfter` and a bit, restart or not.
     @discardableResult
     public func clearStale(liveRoot: String, now: Date = Date()) async throws -> Int {
         var cleared = 0
         for channel in try await Channel.query(on: db).filter(\.$liveStartedAt != nil).all() {
             guard let id = channel.id, !registry.isLive(channelID: id),
-                now.timeIntervalSince(channel.liveStartedAt ?? now) > 30, !Self.isFresh(folder: "\(liveRoot)/\(id)", now: now)
+                now.timeIntervalSince(channel.liveSeenAt ?? channel.liveStartedAt ?? now) > Self.staleAfter,
+                !Self.isFresh(folder: "\(liveRoot)/\(id)", now: now)
             else { continue }
             channel.liveStartedAt = nil
+            channel.liveSeenAt = nil
             try await channel.save(on: db)
             cleared += 1
         }

@@ -16,10 +16,28 @@ public struct MediaLinks: Sendable {
         self.base = base
     }
 
-    public func url(key: String, videoID: Int = 0, userID: Int? = nil, now: Date = Date()) -> String {
+    /// A URL for a file that belongs to no video (channel pictures).
+    public func url(key: String, now: Date = Date()) -> String {
+        base + signer.path(for: MediaGrant(key: key, expires: expiry(now)))
+    }
+
+    /// A URL for one of a video's files, carrying its access revision (a privacy change or a takedown revokes
+    /// it). Whether the viewer may have one at all is `Policy.mayGetMediaURLs`' question, asked by the caller.
+    func url(key: String, of video: Video, userID: Int? = nil, now: Date = Date()) -> String {
+        base + signer.path(
+            for: MediaGrant(key: key, expires: expiry(now), videoID: video.id ?? 0, revision: video.accessRevision, userID: userID))
+    }
+
+    /// A URL for one of a video's files when `viewer` may have one (`Policy.mayGetMediaURLs`), else nil: no one
+    /// but admins gets a taken-down video's, no one but its owner a private one's.
+    public func url(key: String?, of video: Video, for viewer: User?) -> String? {
+        guard let key, Policy.mayGetMediaURLs(video, by: viewer) else { return nil }
+        return url(key: key, of: video, userID: viewer?.id)
+    }
+
+    private func expiry(_ now: Date) -> Int64 {
         let deadline = Int64(now.timeIntervalSince1970) + lifetime
-        let expires = (deadline / 3600 + 1) * 3600
-        return base + signer.path(for: MediaGrant(key: key, expires: expires, videoID: videoID, userID: userID))
+        return (deadline / 3600 + 1) * 3600
     }
 
     /// The media listener's base for a request's `Host` (already checked by `safeHost`), unless a public

@@ -12,13 +12,20 @@ extension Request {
         return MediaLinks(
             signer: services.signer, lifetime: services.config.mediaURLLifetime,
             base: MediaLinks.base(
-                configured: services.config.mediaURL, requestHost: requestHost, scheme: requestScheme,
+                configured: services.config.mediaURL, requestHost: publicHost ?? requestHost, scheme: publicScheme ?? requestScheme,
                 mediaPort: services.mediaPort))
     }
 
-    /// This app's own origin, for absolute URLs in JSON.
+    /// This app's own origin, for absolute URLs in JSON: `VIDEOTUBE_PUBLIC_URL` when set (a client's `Host` must
+    /// not end up in pages a shared cache keeps), else the request's.
     var siteBase: String {
-        "\(requestScheme)://\(requestHost ?? "127.0.0.1:\(services.config.port)")"
+        services.config.publicURL ?? "\(requestScheme)://\(requestHost ?? "127.0.0.1:\(services.config.port)")"
+    }
+
+    /// The client's address: the socket peer's, or the forwarded one when the peer is a trusted proxy
+    /// (`VIDEOTUBE_TRUSTED_PROXIES`). Rate limits, view counting and the watch log use this.
+    var clientAddress: String? {
+        services.config.trustedProxies.clientAddress(peer: remoteAddress?.ipAddress, forwardedFor: headers[.xForwardedFor].isEmpty ? nil : headers[.xForwardedFor].joined(separator: ","))
     }
 
     /// `https` behind a proxy that says so, else `http`.
@@ -26,6 +33,10 @@ extension Request {
 
     /// The `Host` the client used, when it is a plausible host name.
     private var requestHost: String? { MediaLinks.safeHost(headers.first(name: .host)) }
+
+    /// Host and scheme of `VIDEOTUBE_PUBLIC_URL`, when set.
+    private var publicHost: String? { services.config.publicURL.flatMap { URLComponents(string: $0)?.host } }
+    private var publicScheme: String? { services.config.publicURL.flatMap { URLComponents(string: $0)?.scheme } }
 
     /// A path parameter that must be a positive whole number; the error says what was wrong.
     func numericID(_ name: String = "id", status: HTTPResponseStatus = .notFound, what: String) throws -> Int {

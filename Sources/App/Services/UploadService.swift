@@ -43,21 +43,62 @@ public struct UploadService: Sendable {
         return channel
     }
 
-    /// Refuses (413, before any byte is stored) a body over the size limit or the user's remaining quota.
-    /// `length` nil (a chunked body) checks only what is left of the quota; the writer stops at the limit.
-    public func checkLimits(user: User, length: Int64?) async throws {
+    /// Refuses (413, before any byte is stored) a body over the size limit.
+    public func checkSize(length: Int64?) throws {
         if let length, length > maxUploadBytes {
             throw Abort(
                 .payloadTooLarge,
                 reason: "This file is \(Formatting.bytes(length)); uploads can be at most \(Formatting.bytes(maxUploadBytes)) (VIDEOTUBE_MAX_UPLOAD_BYTES).")
         }
+    }
+
+    /// Holds quota for a body about to arrive: `length` bytes, or all that is left when the length is unknown.
+    /// Returns the hold (nil when users have no quota) and the most bytes the body may have.
+    public func reserve(user: User, length: Int64?) async throws -> (hold: QuotaReservation?, limit: Int64) {
+        try checkSize(length: length)
+        guard userQuotaBytes > 0 else { return (nil, maxUploadBytes) }
+        var bytes = length ?? 0
+        if length == nil { bytes = try await remainingBytes(user: user) }
+        guard bytes > 0 else { throw overQuota(used: try await usedBytes(user: user)) }
+        let hold = QuotaReservation(
+            id: Secrets.token(prefix: "q_"), userID: try user.requireID(), bytes: bytes, expiresAt: Date().addingTimeInterval(24 * 3600))
+        try await holdQuota(user: user, insert: { try await hold.create(on: db) }, undo: { try? await hold.delete(on: db) })
+        return (hold, bytes)
+    }
+
+    /// Gives a hold back (the video now counts its bytes itself, or the upload failed).
+    public func release(_ hold: QuotaReservation?) async {
+        try? await hold?.delete(on: db)
+    }
+
+    /// Saves a new tus upload, whose announced length holds quota as long as it is unfinished.
+    public func start(_ upload: Upload, user: User) async throws {
+        try checkSize(length: upload.length)
+        try await holdQuota(user: user, insert: { try await upload.create(on: db) }, undo: { try? await upload.delete(on: db) })
+    }
+
+    /// Writes the hold first, then counts the user's bytes with it: of racing uploads that together go past the
+    /// quota, at least one sees the other's row and gives up. No lock is needed, on SQLite or PostgreSQL.
+    private func holdQuota(user: User, insert: () async throws -> Void, undo: () async -> Void) async throws {
+        try await insert()
         guard userQuotaBytes > 0 else { return }
-        let used = try await usedBytes(user: user)
-        if used + (length ?? 0) > userQuotaBytes {
-            throw Abort(
-                .payloadTooLarge,
-                reason: "This would take you over your storage quota of \(Formatting.bytes(userQuotaBytes)): you use \(Formatting.bytes(used)). Delete some videos first.")
+        let used: Int64
+        do {
+            used = try await usedBytes(user: user)
+        } catch {
+            await undo()
+            throw error
         }
+        if used > userQuotaBytes {
+            await undo()
+            throw overQuota(used: used)
+        }
+    }
+
+    private func overQuota(used: Int64) -> Abort {
+        Abort(
+            .payloadTooLarge,
+            reason: "This would take you over your storage quota of \(Formatting.bytes(userQuotaBytes)): you use \(Formatting.bytes(used)) with the uploads under way. Delete some videos first.")
     }
 
     /// The most bytes a body of unknown length may have for this user.
@@ -66,14 +107,20 @@ public struct UploadService: Sendable {
         return max(0, min(maxUploadBytes, userQuotaBytes - (try await usedBytes(user: user))))
     }
 
-    /// Stored video bytes in the user's channels plus uploads still arriving (their announced length).
+    /// Everything the user's videos store (files, renditions, pictures), plus uploads under way: unfinished tus
+    /// uploads by their announced length and the holds of single uploads and imports.
     func usedBytes(user: User) async throws -> Int64 {
         let userID = try user.requireID()
         let channelIDs = try await Channel.query(on: db).filter(\.$owner.$id == userID).all(\.$id)
         // Summed here, not with SUM(): PostgreSQL answers SUM(bigint) as NUMERIC, SQLite as an integer.
-        let videos = channelIDs.isEmpty ? 0 : try await Video.query(on: db).filter(\.$channel.$id ~~ channelIDs).all(\.$size).reduce(0, +)
+        let videos = channelIDs.isEmpty
+            ? 0
+            : try await Video.query(on: db).filter(\.$channel.$id ~~ channelIDs).field(\.$size).field(\.$storedBytes).all()
+                .reduce(Int64(0)) { $0 + max($1.size, $1.storedBytes ?? 0) }
         let pending = try await Upload.query(on: db).filter(\.$user.$id == userID).filter(\.$videoID == nil).all(\.$length).reduce(0, +)
-        return videos + pending
+        let held = try await QuotaReservation.query(on: db).filter(\.$user.$id == userID).filter(\.$expiresAt > Date()).all(\.$bytes)
+            .reduce(0, +)
+        return videos + pending + held
     }
 
     /// Makes a video of a fully received file at `fileKey`: ffprobe must find moving pictures with a duration,
@@ -93,8 +140,7 @@ public struct UploadService: Sendable {
             storage.delete(fileKey)
             throw error
         }
-        let ext = MIMEType.storageExtension(formatName: probe.formatName, originalExtension: (filename as NSString).pathExtension)
-        let target = try storage.reserve(prefix: "videos", fileExtension: ext)
+        let target = try storage.reserve(prefix: "videos", fileExtension: probe.container.rawValue)
         do {
             try FileManager.default.moveItem(atPath: path, toPath: target.path)
         } catch {
@@ -107,7 +153,7 @@ public struct UploadService: Sendable {
             channelID: try channel.requireID(), title: String((chosen.isEmpty ? (name.isEmpty ? "Untitled video" : name) : chosen).prefix(100)),
             description: String(description.prefix(5000)), mediaKey: target.key, thumbnailKey: nil, duration: probe.duration,
             size: storage.representation(of: target.key)?.size ?? probe.size, width: probe.width, height: probe.height,
-            mimeType: MIMEType.forExtension(ext), videoCodec: probe.videoCodec, audioCodec: probe.audioCodec,
+            mimeType: probe.container.mimeType, videoCodec: probe.videoCodec, audioCodec: probe.audioCodec,
             status: .processing)
         do {
             try await db.transaction { db in
@@ -127,10 +173,23 @@ public struct UploadService: Sendable {
     public func importURL(
         _ url: String, user: User, channel handle: String?, title: String?, description: String, downloader: URLDownloader
     ) async throws -> Video {
-        try await checkLimits(user: user, length: nil)
         let channel = try await channel(for: user, handle: handle)
+        let (hold, limit) = try await reserve(user: user, length: nil)
+        do {
+            let video = try await download(url, channel: channel, title: title, description: description, downloader: downloader, limit: limit)
+            await release(hold)
+            return video
+        } catch {
+            await release(hold)
+            throw error
+        }
+    }
+
+    private func download(
+        _ url: String, channel: Channel, title: String?, description: String, downloader: URLDownloader, limit: Int64
+    ) async throws -> Video {
         var downloader = downloader
-        downloader.maxBytes = try await remainingBytes(user: user)
+        downloader.maxBytes = min(downloader.maxBytes, limit)
         let file = try storage.reserve(prefix: "uploads", fileExtension: "part")
         let filename: String
         do {
@@ -145,11 +204,12 @@ public struct UploadService: Sendable {
         return try await accept(fileKey: file.key, filename: filename, channel: channel, title: title, description: description)
     }
 
-    /// Deletes uploads nobody finished before they expired, with their bytes.
+    /// Deletes uploads nobody finished before they expired, with their bytes, and quota holds left behind.
     public static func sweepExpired(db: any Database, storage: any MediaStorage, now: Date = Date()) async throws {
         for upload in try await Upload.query(on: db).filter(\.$expiresAt < now).all() {
             storage.delete(upload.fileKey)
             try await upload.delete(on: db)
         }
+        try await QuotaReservation.query(on: db).filter(\.$expiresAt < now).delete()
     }
 }

@@ -45,15 +45,14 @@ public struct VideoImporter: Sendable {
             throw ValidationFailure("the channel @\(handle) exists and belongs to someone else; choose another --channel")
         }
         let probe = try await FFmpeg.probeVideo(path)
-        let originalExtension = (path as NSString).pathExtension
-        let ext = MIMEType.storageExtension(formatName: probe.formatName, originalExtension: originalExtension)
-
-        let mediaKey = try storage.importFile(at: path, prefix: "videos", fileExtension: ext)
+        let mediaKey = try storage.importFile(at: path, prefix: "videos", fileExtension: probe.container.rawValue)
         var thumbnailKey: String?
         do {
             let thumb = try storage.reserve(prefix: "thumbnails", fileExtension: "jpg")
             thumbnailKey = thumb.key
-            try await FFmpeg.thumbnail(of: try storage.localPath(for: mediaKey), duration: probe.duration, to: thumb.path)
+            try await FFmpeg.thumbnail(
+                of: MediaInput(path: try storage.localPath(for: mediaKey), container: probe.container), duration: probe.duration,
+                to: thumb.path)
 
             let channel = try await channelFor(handle: handle, options)
             let size = storage.representation(of: mediaKey)?.size ?? probe.size
@@ -62,7 +61,7 @@ public struct VideoImporter: Sendable {
             let video = Video(
                 channelID: try channel.requireID(), title: String(title.prefix(200)), description: options.description,
                 mediaKey: mediaKey, thumbnailKey: thumbnailKey, duration: probe.duration, size: size, width: probe.width,
-                height: probe.height, mimeType: MIMEType.forExtension(ext), videoCodec: probe.videoCodec,
+                height: probe.height, mimeType: probe.container.mimeType, videoCodec: probe.videoCodec,
                 audioCodec: probe.audioCodec, views: options.views, visibility: options.visibility, status: .ready,
                 createdAt: options.createdAt)
             try await db.transaction { db in

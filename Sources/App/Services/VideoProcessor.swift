@@ -45,8 +45,11 @@ public struct VideoProcessor: Sendable {
         guard let video = try await Video.find(job.$video.id, on: db) else {
             throw ProcessingFailure("the video was deleted")
         }
-        let input = try storage.localPath(for: video.mediaKey)
-        guard FileManager.default.fileExists(atPath: input) else {
+        guard let container = VideoContainer(storageKey: video.mediaKey) else {
+            throw ProcessingFailure("the stored file is not in a video container Videotube reads")
+        }
+        let input = MediaInput(path: try storage.localPath(for: video.mediaKey), container: container)
+        guard FileManager.default.fileExists(atPath: input.path) else {
             throw ProcessingFailure("the uploaded file is missing from storage")
         }
         if video.assetsKey == nil {
@@ -103,6 +106,7 @@ public struct VideoProcessor: Sendable {
         try await publish(video, ladder: ladder, upTo: ladder.last!, folder: folder, hasAudio: hasAudio)
         video.status = .ready
         video.failureReason = nil
+        video.storedBytes = video.storedFiles(in: storage)
         try await video.save(on: db)
     }
 
@@ -121,17 +125,17 @@ public struct VideoProcessor: Sendable {
     /// The MP4 kept for download and range streaming: the source's own streams when browsers play them, else the
     /// top rendition's; remuxed with the index first. It replaces the uploaded file.
     private func makeDownloadFile(
-        _ video: Video, input: String, folder: String, top: Rendition, hasAudio: Bool,
+        _ video: Video, input: MediaInput, folder: String, top: Rendition, hasAudio: Bool,
         _ report: @escaping @Sendable (Double) -> Void
     ) async throws {
         let copySource = HLSLadder.canCopyToMP4(videoCodec: video.videoCodec, audioCodec: video.audioCodec)
         // Already what we would make (an imported or well-made upload): keep the file, so signed URLs handed out
         // for it stay valid.
-        if copySource, ["mp4", "m4v"].contains(StorageKey.fileExtension(of: video.mediaKey)), HLSLadder.isFastStart(path: input) {
+        if copySource, ["mp4", "m4v"].contains(StorageKey.fileExtension(of: video.mediaKey)), HLSLadder.isFastStart(path: input.path) {
             report(1)
             return
         }
-        let from = copySource ? input : "\(folder)/\(top.name).m3u8"
+        let from = copySource ? input : MediaInput.hlsPlaylist("\(folder)/\(top.name).m3u8")
         let output = try storage.reserve(prefix: "videos", fileExtension: "mp4")
         do {
             try await runFFmpeg(HLSLadder.faststartArguments(input: from, output: output.path, hasAudio: hasAudio), video.duration, report)

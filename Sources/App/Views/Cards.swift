@@ -20,7 +20,7 @@ struct VideoCard: Encodable {
         self.id = id
         title = video.title
         watchURL = "/watch?v=\(id)"
-        thumbnailURL = video.thumbnailKey.map { links.url(key: $0) }
+        thumbnailURL = links.url(key: video.thumbnailKey, of: video, for: nil)
         durationText = Formatting.duration(video.duration)
         channelName = video.channel.name
         channelURL = "/@\(video.channel.handle)"

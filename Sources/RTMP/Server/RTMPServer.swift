@@ -39,20 +39,35 @@ public struct RTMPServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
         public var port: Int
-        /// Time to finish the handshake and `connect`.
+        /// Time to finish the handshake, `connect` and `publish`: a peer that shows no key within it is closed.
         public var handshakeTimeout: TimeAmount
         /// A connection that sends nothing for this long is closed (a publisher sends frames many times a second,
         /// so 5 s of silence means it is gone: the channel goes offline then, not after a TCP timeout).
         public var idleTimeout: TimeAmount
+        /// A message begun but not finished within this long closes the connection (a trickle of bytes would
+        /// otherwise hold its buffer as long as it likes).
+        public var partialMessageTimeout: TimeAmount
         public var maxMessageLength: Int
+        /// Connections at once, in all and from one address; more are closed as they arrive.
+        public var maxConnections: Int
+        public var maxConnectionsPerAddress: Int
+        /// Bytes all connections together may hold in partial messages and unread input; the connection that
+        /// would go over it is closed.
+        public var memoryBudget: Int
 
         public init(host: String = "0.0.0.0", port: Int = 1935, handshakeTimeout: TimeAmount = .seconds(10),
-                    idleTimeout: TimeAmount = .seconds(5), maxMessageLength: Int = 8 << 20) {
+                    idleTimeout: TimeAmount = .seconds(5), partialMessageTimeout: TimeAmount = .seconds(10),
+                    maxMessageLength: Int = 8 << 20, maxConnections: Int = 256, maxConnectionsPerAddress: Int = 16,
+                    memoryBudget: Int = 256 << 20) {
             self.host = host
             self.port = port
             self.handshakeTimeout = handshakeTimeout
             self.idleTimeout = idleTimeout
+            self.partialMessageTimeout = partialMessageTimeout
             self.maxMessageLength = maxMessageLength
+            self.maxConnections = maxConnections
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress
+            self.memoryBudget = memoryBudget
         }
     }
 
@@ -71,20 +86,79 @@ public struct RTMPServer: Sendable {
         let configuration = self.configuration
         let authorizer = self.authorizer
         let logger = self.logger
+        let limits = ConnectionLimits(configuration: configuration)
         return try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 256)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
             .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
+                let address = channel.remoteAddress?.ipAddress ?? "?"
+                guard limits.admit(address) else {
+                    logger.notice("RTMP: refusing a connection from \(address): too many connections")
+                    return channel.close()
+                }
+                channel.closeFuture.whenComplete { _ in limits.leave(address) }
+                return channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(readTimeout: configuration.idleTimeout))
                     try channel.pipeline.syncOperations.addHandler(
-                        RTMPConnectionHandler(configuration: configuration, authorizer: authorizer, logger: logger))
+                        RTMPConnectionHandler(configuration: configuration, authorizer: authorizer, limits: limits, logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port).get()
     }
+}
+
+/// What all connections share: how many there are (in all and per address) and how much memory they hold.
+final class ConnectionLimits: Sendable {
+    private struct State {
+        var total = 0
+        var perAddress: [String: Int] = [:]
+        var memory = 0
+    }
+    private let state = NIOLockedValueBox(State())
+    let maxConnections: Int
+    let maxPerAddress: Int
+    let memoryBudget: Int
+
+    init(configuration: RTMPServer.Configuration) {
+        maxConnections = configuration.maxConnections
+        maxPerAddress = configuration.maxConnectionsPerAddress
+        memoryBudget = configuration.memoryBudget
+    }
+
+    /// Counts a new connection in, or says no when either cap is reached.
+    func admit(_ address: String) -> Bool {
+        state.withLockedValue { s in
+            guard s.total < maxConnections, s.perAddress[address, default: 0] < maxPerAddress else { return false }
+            s.total += 1
+            s.perAddress[address, default: 0] += 1
+            return true
+        }
+    }
+
+    func leave(_ address: String) {
+        state.withLockedValue { s in
+            s.total -= 1
+            let left = s.perAddress[address, default: 1] - 1
+            s.perAddress[address] = left > 0 ? left : nil
+        }
+    }
+
+    /// Moves one connection's holding from `old` to `new` bytes; false when that takes the total over the budget
+    /// (the holding is then released: the caller closes the connection).
+    func hold(from old: Int, to new: Int) -> Bool {
+        state.withLockedValue { s in
+            s.memory += new - old
+            guard s.memory <= memoryBudget else {
+                s.memory -= new
+                return false
+            }
+            return true
+        }
+    }
+
+    var memoryInUse: Int { state.withLockedValue { $0.memory } }
 }
 
 final class RTMPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
@@ -97,10 +171,15 @@ final class RTMPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var logger: Logger
     private var sink: (any PublishSink)?
     private var endReason: String?
+    private let limits: ConnectionLimits
+    /// What this connection holds in `limits`' memory count.
+    private var held = 0
+    private var partialCheck: RepeatedTask?
 
-    init(configuration: RTMPServer.Configuration, authorizer: any PublishAuthorizer, logger: Logger) {
+    init(configuration: RTMPServer.Configuration, authorizer: any PublishAuthorizer, limits: ConnectionLimits, logger: Logger) {
         self.configuration = configuration
         self.authorizer = authorizer
+        self.limits = limits
         self.logger = logger
         self.session = PublishSession(decoder: ChunkDecoder(maxMessageLength: configuration.maxMessageLength))
     }
@@ -112,9 +191,19 @@ final class RTMPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: configuration.handshakeTimeout) {
             let handler = loopBound.value
-            if handler.session.phase == .handshake || handler.session.phase == .connecting {
-                handler.logger.notice("RTMP: no handshake and connect within the time limit; closing")
+            if handler.session.phase != .publishing && handler.session.phase != .finished {
+                handler.logger.notice("RTMP: no handshake, connect and publish within the time limit; closing")
                 handler.endReason = "handshake timeout"
+                channel.close(promise: nil)
+            }
+        }
+        let timeout = configuration.partialMessageTimeout
+        partialCheck = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            let handler = loopBound.value
+            guard let since = handler.session.oldestPartialMessage else { return }
+            if NIODeadline.now().uptimeNanoseconds - since > UInt64(timeout.nanoseconds) {
+                handler.logger.notice("RTMP: a message stayed half-sent for over \(timeout.nanoseconds / 1_000_000_000) s; closing")
+                handler.endReason = "partial message timeout"
                 channel.close(promise: nil)
             }
         }
@@ -126,13 +215,22 @@ final class RTMPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         guard let bytes = buffer.readBytes(length: buffer.readableBytes), session.phase != .finished else { return }
         let events: [PublishSession.Event]
         do {
-            events = try session.receive(bytes)
+            events = try session.receive(bytes, now: NIODeadline.now().uptimeNanoseconds)
         } catch {
             logger.notice("RTMP: closing the connection: \(error)")
             endReason = "protocol error: \(error)"
             context.close(promise: nil)
             return
         }
+        let holding = session.memoryInUse
+        guard limits.hold(from: held, to: holding) else {
+            held = 0
+            logger.warning("RTMP: all connections together hold over \(limits.memoryBudget >> 20) MB; closing this one")
+            endReason = "server memory budget"
+            context.close(promise: nil)
+            return
+        }
+        held = holding
         for event in events {
             switch event {
             case .send(let out):
@@ -198,6 +296,9 @@ final class RTMPConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        partialCheck?.cancel()
+        _ = limits.hold(from: held, to: 0)
+        held = 0
         if let sink {
             sink.ended(reason: endReason ?? "the connection closed")
             self.sink = nil
