@@ -1,8 +1,8 @@
 # Videotube: `make run` serves the site, `make test` runs every suite. Both install what they need first.
 SHELL := /bin/bash
 PORT ?= 8080
-PG_DIR := /tmp/videotube-test-pg-$(PG_PORT)
 PG_PORT ?= 55432
+PG_DIR := /tmp/videotube-test-pg-$(PG_PORT)
 TEST_DATABASE_URL := postgres://videotube@127.0.0.1:$(PG_PORT)/videotube_test
 PYTHON ?= python3
 

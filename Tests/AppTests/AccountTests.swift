@@ -6,7 +6,7 @@ import VaporTesting
 
 @Suite("Accounts: sign-up, sign-in, sessions, tokens, CSRF, rate limits", .serialized)
 struct AccountTests {
-    @Test func signUpThroughThePageStartsARotatedHttpOnlySession() async throws {
+    @Test("Sign-up through the page starts a rotated HttpOnly session") func signUpThroughThePageStartsARotatedHttpOnlySession() async throws {
         try await withApp { app in
             // given a browser that has a session cookie from before (someone else's, or stale)
             let browser = Browser(app)
@@ -37,7 +37,7 @@ struct AccountTests {
         }
     }
 
-    @Test func secureCookieBehindHTTPS() async throws {
+    @Test("Secure cookie behind HTTPS") func secureCookieBehindHTTPS() async throws {
         try await withApp { app in
             try await Accounts.user(app, "carol")
             let browser = Browser(app)
@@ -48,7 +48,7 @@ struct AccountTests {
         }
     }
 
-    @Test func weakPasswordsAreRefusedWithTheRuleThatFailed() async throws {
+    @Test("Weak passwords are refused with the rule that failed") func weakPasswordsAreRefusedWithTheRuleThatFailed() async throws {
         try await withApp { app in
             let cases: [(String, String)] = [
                 ("short1", "This password is too short. It must contain at least 8 characters."),
@@ -73,7 +73,7 @@ struct AccountTests {
         }
     }
 
-    @Test func duplicateUsernameOrEmailIsRefused() async throws {
+    @Test("Duplicate username or email is refused") func duplicateUsernameOrEmailIsRefused() async throws {
         try await withApp { app in
             try await Accounts.user(app, "frank")
             let taken = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "FRANK", "email": "other@example.com", "password": Accounts.password])
@@ -86,7 +86,7 @@ struct AccountTests {
         }
     }
 
-    @Test func wrongPasswordAndUnknownUserGetTheSameAnswer() async throws {
+    @Test("Wrong password and unknown user get the same answer") func wrongPasswordAndUnknownUserGetTheSameAnswer() async throws {
         try await withApp { app in
             try await Accounts.user(app, "heidi")
             let wrong = try await api(app, .POST, "/api/v1/auth/token", json: ["username": "heidi", "password": "not-it-at-all"])
@@ -101,7 +101,7 @@ struct AccountTests {
         }
     }
 
-    @Test func tooManySignInsAnswer429WithRetryAfter() async throws {
+    @Test("Too many sign ins answer 429 with retry after") func tooManySignInsAnswer429WithRetryAfter() async throws {
         try await withApp { app in
             try await Accounts.user(app, "ivan")
             for _ in 0..<5 {
@@ -120,7 +120,7 @@ struct AccountTests {
         }
     }
 
-    @Test func tokensWorkUntilRevokedOrExpired() async throws {
+    @Test("Tokens work until revoked or expired") func tokensWorkUntilRevokedOrExpired() async throws {
         try await withApp { app in
             try await Accounts.user(app, "karl")
             // given a token from the documented endpoint
@@ -151,7 +151,7 @@ struct AccountTests {
         }
     }
 
-    @Test func formsWithoutTheCSRFTokenAreRefusedAndChangeNothing() async throws {
+    @Test("Forms without the CSRF token are refused and change nothing") func formsWithoutTheCSRFTokenAreRefusedAndChangeNothing() async throws {
         try await withApp { app in
             try await Accounts.user(app, "lena")
             let browser = Browser(app)
@@ -179,7 +179,7 @@ struct AccountTests {
         }
     }
 
-    @Test func pagesNeedingAnAccountSendBrowsersToSignIn() async throws {
+    @Test("Pages needing an account send browsers to sign in") func pagesNeedingAnAccountSendBrowsersToSignIn() async throws {
         try await withApp { app in
             let browser = Browser(app)
             let page = try await browser.get("/studio")
@@ -202,7 +202,7 @@ struct AccountTests {
 struct PasswordPolicyTests {
     let policy = PasswordPolicy(common: ["password", "qwerty123"])
 
-    @Test func similarityMatchesDjango() {
+    @Test("Similarity matches django") func similarityMatchesDjango() {
         // difflib.SequenceMatcher(None, "alice123", "alice").ratio() == 0.769…
         #expect(abs(PasswordPolicy.similarity(Array("alice123"), Array("alice")) - 10.0 / 13.0) < 1e-9)
         #expect(PasswordPolicy.similarity(Array("abcd"), Array("bcde")) == 0.75)
@@ -212,7 +212,7 @@ struct PasswordPolicyTests {
         #expect(policy.problems(password: "QWERTY123", username: "bob", email: "b@x.io") == ["This password is too common."])
     }
 
-    @Test func watchLogAddressesCanBeAnonymised() {
+    @Test("Watch log addresses can be anonymised") func watchLogAddressesCanBeAnonymised() {
         #expect(WatchLogRecorder.anonymized("203.0.113.77") == "203.0.113.0")
         #expect(WatchLogRecorder.anonymized("2001:db8:abcd:12:1:2:3:4") == "2001:db8:abcd::")
     }

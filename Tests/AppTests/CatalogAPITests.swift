@@ -6,7 +6,7 @@ import VaporTesting
 
 @Suite("JSON API and reference routes", .serialized)
 struct CatalogAPITests {
-    @Test func listsVideosWithURLsAndPaging() async throws {
+    @Test("Lists videos with URLs and paging") func listsVideosWithURLsAndPaging() async throws {
         try await withApp { app in
             // given three public videos and a private one, with different view counts
             let a = try await Fixtures.importVideo(app, title: "Alpha")
@@ -36,7 +36,7 @@ struct CatalogAPITests {
         }
     }
 
-    @Test func badParametersAndIdsAreClearErrors() async throws {
+    @Test("Bad parameters and ids are clear errors") func badParametersAndIdsAreClearErrors() async throws {
         try await withApp { app in
             let tester = try app.testing()
             for (path, status) in [
@@ -55,7 +55,7 @@ struct CatalogAPITests {
         }
     }
 
-    @Test func referenceRoutesKeepTheReferenceKeys() async throws {
+    @Test("Reference routes keep the reference keys") func referenceRoutesKeepTheReferenceKeys() async throws {
         try await withApp { app in
             // given one video on channel alice
             let id = try await Fixtures.importVideo(app)

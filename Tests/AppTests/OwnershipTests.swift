@@ -8,7 +8,7 @@ import VaporTesting
 @Suite("Ownership, visibility, subscriptions, views, admin", .serialized)
 struct OwnershipTests {
     /// Every API write route: anonymous → 401, someone else → 403, and nothing changed; the owner and an admin succeed.
-    @Test func everyAPIWriteRouteRefusesStrangers() async throws {
+    @Test("Every API write route refuses strangers") func everyAPIWriteRouteRefusesStrangers() async throws {
         try await withApp { app in
             // given alice's channel and video, bob (a stranger) and root (an admin)
             let alice = try await Accounts.user(app, "alice")
@@ -51,7 +51,7 @@ struct OwnershipTests {
     }
 
     /// The studio's forms: someone else's channel or video is 403 and unchanged.
-    @Test func studioPagesRefuseStrangers() async throws {
+    @Test("Studio pages refuse strangers") func studioPagesRefuseStrangers() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             try await Accounts.user(app, "bob")
@@ -86,7 +86,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func channelsAreCreatedWithUniqueHandlesAndCheckedSettings() async throws {
+    @Test("Channels are created with unique handles and checked settings") func channelsAreCreatedWithUniqueHandlesAndCheckedSettings() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let bob = try await Accounts.user(app, "bob")
@@ -111,7 +111,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func privateVideosAreOnlyForTheirOwnerAndUnlistedOnlyByLink() async throws {
+    @Test("Private videos are only for their owner and unlisted only by link") func privateVideosAreOnlyForTheirOwnerAndUnlistedOnlyByLink() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let bob = try await Accounts.user(app, "bob")
@@ -142,7 +142,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func subscriptionsAreIdempotentAndCountsStayExactUnderConcurrency() async throws {
+    @Test("Subscriptions are idempotent and counts stay exact under concurrency") func subscriptionsAreIdempotentAndCountsStayExactUnderConcurrency() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let (channelID, videoID) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alices")
@@ -183,7 +183,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func aViewCountsOncePerViewerAnHour() async throws {
+    @Test("A view counts once per viewer an hour") func aViewCountsOncePerViewerAnHour() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let (_, videoID) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alices")
@@ -209,7 +209,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func adminDisablesUsersTakesDownVideosAndReadsTheWatchLog() async throws {
+    @Test("Admin disables users takes down videos and reads the watch log") func adminDisablesUsersTakesDownVideosAndReadsTheWatchLog() async throws {
         try await withApp { app in
             try await Accounts.user(app, "root", admin: true)
             let alice = try await Accounts.user(app, "alice")
@@ -259,7 +259,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func hostileTextIsEscapedEverywhere() async throws {
+    @Test("Hostile text is escaped everywhere") func hostileTextIsEscapedEverywhere() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let token = try await Accounts.token(app, alice)
@@ -280,7 +280,7 @@ struct OwnershipTests {
         }
     }
 
-    @Test func channelPicturesAreValidatedAndReencoded() async throws {
+    @Test("Channel pictures are validated and reencoded") func channelPicturesAreValidatedAndReencoded() async throws {
         try await withApp { app in
             let alice = try await Accounts.user(app, "alice")
             let (channelID, _) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alices")

@@ -6,7 +6,7 @@ import VaporTesting
 
 @Suite("Pages", .serialized)
 struct PageTests {
-    @Test func homeChannelAndWatchPagesShowTheCatalog() async throws {
+    @Test("Home channel and watch pages show the catalog") func homeChannelAndWatchPagesShowTheCatalog() async throws {
         try await withApp { app in
             // given one video
             let id = try await Fixtures.importVideo(app, title: "Sunrise timelapse")
@@ -37,7 +37,7 @@ struct PageTests {
         }
     }
 
-    @Test func hostileTextIsEscaped() async throws {
+    @Test("Hostile text is escaped") func hostileTextIsEscaped() async throws {
         try await withApp { app in
             // given a title and channel name that try to inject markup
             let hostile = "<script>alert(1)</script>\"><img src=x onerror=alert(2)>'"
@@ -61,7 +61,7 @@ struct PageTests {
 
 @Suite("Formatting")
 struct FormattingTests {
-    @Test func counts() {
+    @Test("Counts") func counts() {
         #expect(Formatting.count(999) == "999")
         #expect(Formatting.count(1000) == "1K")
         #expect(Formatting.count(1234) == "1.2K")
@@ -70,7 +70,7 @@ struct FormattingTests {
         #expect(Formatting.count(1_100_000_000) == "1.1B")
     }
 
-    @Test func ages() {
+    @Test("Ages") func ages() {
         let now = Date(timeIntervalSince1970: 1_000_000_000)
         #expect(Formatting.age(of: now.addingTimeInterval(-5), now: now) == "just now")
         #expect(Formatting.age(of: now.addingTimeInterval(-60), now: now) == "1 minute ago")
@@ -83,7 +83,7 @@ struct FormattingTests {
 
 @Suite("Configuration")
 struct ConfigTests {
-    @Test func malformedValuesNameTheVariable() throws {
+    @Test("Malformed values name the variable") func malformedValuesNameTheVariable() throws {
         for (name, value) in [
             ("VIDEOTUBE_MAX_CHUNK_BYTES", "lots"), ("PORT", "99999"), ("VIDEOTUBE_WATCH_LOG", "maybe"),
             ("DATABASE_URL", "mysql://x"), ("VIDEOTUBE_MEDIA_PORT", "-1"), ("VIDEOTUBE_SECRET", "short"),
@@ -102,7 +102,7 @@ struct ConfigTests {
 
 @Suite("Importing")
 struct ImportTests {
-    @Test func nonVideoIsRefusedAndNothingIsLeft() async throws {
+    @Test("Non video is refused and nothing is left") func nonVideoIsRefusedAndNothingIsLeft() async throws {
         try await withApp { app in
             // given a text file named like a video
             let path = NSTemporaryDirectory() + "not-a-video-\(UUID().uuidString).mp4"
@@ -122,7 +122,7 @@ struct ImportTests {
         }
     }
 
-    @Test func handlesAreChecked() throws {
+    @Test("Handles are checked") func handlesAreChecked() throws {
         #expect(throws: ValidationFailure.self) { try App.Channel.normalizedHandle("ab") }
         #expect(throws: ValidationFailure.self) { try App.Channel.normalizedHandle(String(repeating: "a", count: 26)) }
         #expect(throws: ValidationFailure.self) { try App.Channel.normalizedHandle("bad handle!") }

@@ -7,7 +7,7 @@ import VaporTesting
 
 @Suite("Streaming and download over HTTP", .serialized)
 struct StreamingTests {
-    @Test func rangesOnTheAppRoute() async throws {
+    @Test("Ranges on the app route") func rangesOnTheAppRoute() async throws {
         try await withApp { app in
             // given an imported video and its bytes on disk
             let id = try await Fixtures.importVideo(app)
@@ -68,7 +68,7 @@ struct StreamingTests {
         }
     }
 
-    @Test func downloadNamesTheFileAfterTheTitle() async throws {
+    @Test("Download names the file after the title") func downloadNamesTheFileAfterTheTitle() async throws {
         try await withApp { app in
             let id = try await Fixtures.importVideo(app, title: "Ünïcode \"quoted\" a/b")
             try await app.testing().test(.GET, "/videos/\(id)/download") { res async in
@@ -80,7 +80,7 @@ struct StreamingTests {
         }
     }
 
-    @Test func privateVideosAreNotFoundAnywhere() async throws {
+    @Test("Private videos are not found anywhere") func privateVideosAreNotFoundAnywhere() async throws {
         try await withApp { app in
             let id = try await Fixtures.importVideo(app, visibility: .private)
             let tester = try app.testing()
@@ -94,7 +94,7 @@ struct StreamingTests {
         }
     }
 
-    @Test func mediaListenerServesSignedURLsAndLogsWatches() async throws {
+    @Test("Media listener serves signed URLs and logs watches") func mediaListenerServesSignedURLsAndLogsWatches() async throws {
         try await withApp { app in
             // given the stream URL the API hands out
             let id = try await Fixtures.importVideo(app)

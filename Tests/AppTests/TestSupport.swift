@@ -6,17 +6,21 @@ import Testing
 import VaporTesting
 
 /// Runs `body` against a configured, migrated app: in-memory SQLite, or PostgreSQL when `DATABASE_URL` is set
-/// (each test then gets a clean schema). The media listener runs on a free port. Tests with an app run one at a
-/// time, since the PostgreSQL suites share one database.
+/// (each test then gets a clean schema). The media listener runs on a free port. Each SQLite test has a database
+/// of its own, so those run in parallel; PostgreSQL tests share one database and run one at a time.
 func withApp(_ body: @Sendable (Application) async throws -> Void) async throws {
-    try await DatabaseLock.shared.run { try await withUnlockedApp({ _ in }, body) }
+    try await withApp(settings: { _ in }, body)
 }
 
 /// `withApp` with settings changed first (limits, flags).
 func withApp(
     settings: @escaping @Sendable (inout AppConfig) -> Void, _ body: @Sendable (Application) async throws -> Void
 ) async throws {
-    try await DatabaseLock.shared.run { try await withUnlockedApp(settings, body) }
+    if DatabaseLock.isShared {
+        try await DatabaseLock.shared.run { try await withUnlockedApp(settings, body) }
+    } else {
+        try await withUnlockedApp(settings, body)
+    }
 }
 
 private func withUnlockedApp(
@@ -47,6 +51,8 @@ private func withUnlockedApp(
 
 enum DatabaseLock {
     static let shared = AsyncLock()
+    /// Whether the tests share one database server (PostgreSQL), which only one test may use at a time.
+    static let isShared = ProcessInfo.processInfo.environment["DATABASE_URL"].map { !$0.isEmpty } ?? false
 }
 
 actor AsyncLock {
@@ -72,11 +78,17 @@ enum Fixtures {
         return path
     }()
 
+    private static let making = AsyncLock()
+
+    /// Made once, by whichever test asks first while the others wait.
     static func video() async throws -> String {
-        if !FileManager.default.fileExists(atPath: videoPath) {
-            try await FFmpeg.generateTestVideo(to: videoPath, width: 320, height: 180, seconds: 2)
+        try await making.run {
+            if !FileManager.default.fileExists(atPath: videoPath) {
+                try await FFmpeg.generateTestVideo(to: videoPath + ".tmp.mp4", width: 320, height: 180, seconds: 2)
+                try FileManager.default.moveItem(atPath: videoPath + ".tmp.mp4", toPath: videoPath)
+            }
+            return videoPath
         }
-        return videoPath
     }
 
     /// Imports the fixture into a channel and returns the video's id.

@@ -7,7 +7,7 @@ struct MediaResponderTests {
     let file = Representation(size: 1000, lastModified: 784_111_777, contentType: "video/mp4")  // Sun, 06 Nov 1994 08:49:37 GMT
     let responder = MediaResponder(planner: RangePlanner(), makeBoundary: { "BOUNDARY" })
 
-    @Test func fullResponseCarriesValidatorsAndLength() {
+    @Test("Full response carries validators and length") func fullResponseCarriesValidatorsAndLength() {
         let plan = responder.plan(MediaRequest(), for: file)
         #expect(plan.status == 200)
         #expect(plan.header("Accept-Ranges") == "bytes")
@@ -17,20 +17,20 @@ struct MediaResponderTests {
         #expect(plan.contentLength == 1000)
     }
 
-    @Test func singleRangeHasContentRangeWithASpace() {
+    @Test("Single range has content range with a space") func singleRangeHasContentRangeWithASpace() {
         let plan = responder.plan(MediaRequest(range: "bytes=10-19"), for: file)
         #expect(plan.status == 206)
         #expect(plan.header("Content-Range") == "bytes 10-19/1000")
         #expect(plan.body == [.file(ByteRange(10, 19))])
     }
 
-    @Test func unsatisfiableNamesTheSize() {
+    @Test("Unsatisfiable names the size") func unsatisfiableNamesTheSize() {
         let plan = responder.plan(MediaRequest(range: "bytes=1000-"), for: file)
         #expect(plan.status == 416)
         #expect(plan.header("Content-Range") == "bytes */1000")
     }
 
-    @Test func multipartFraming() {
+    @Test("Multipart framing") func multipartFraming() {
         // given two ranges
         let plan = responder.plan(MediaRequest(range: "bytes=0-1,5-9"), for: file)
         // then the body is framed by RFC 9110 §14.6 with per-part headers
@@ -45,7 +45,7 @@ struct MediaResponderTests {
         #expect(plan.contentLength == plan.body.reduce(0) { $0 + $1.count })
     }
 
-    @Test func ifNoneMatchGives304() {
+    @Test("If none match gives 304") func ifNoneMatchGives304() {
         #expect(responder.plan(MediaRequest(ifNoneMatch: file.etag), for: file).status == 304)
         #expect(responder.plan(MediaRequest(ifNoneMatch: "W/\(file.etag)"), for: file).status == 304)
         #expect(responder.plan(MediaRequest(ifNoneMatch: "\"other\", \(file.etag)"), for: file).status == 304)
@@ -53,7 +53,7 @@ struct MediaResponderTests {
         #expect(responder.plan(MediaRequest(ifNoneMatch: "\"other\""), for: file).status == 200)
     }
 
-    @Test func ifModifiedSince() {
+    @Test("If modified since") func ifModifiedSince() {
         #expect(responder.plan(MediaRequest(ifModifiedSince: "Sun, 06 Nov 1994 08:49:37 GMT"), for: file).status == 304)
         #expect(responder.plan(MediaRequest(ifModifiedSince: "Sunday, 06-Nov-94 08:49:38 GMT"), for: file).status == 304)
         #expect(responder.plan(MediaRequest(ifModifiedSince: "Sun Nov  6 08:49:36 1994"), for: file).status == 200)
@@ -65,7 +65,7 @@ struct MediaResponderTests {
                 .status == 200)
     }
 
-    @Test func ifRangeMatchingOrNot() {
+    @Test("If range matching or not") func ifRangeMatchingOrNot() {
         // a matching strong tag keeps the range
         #expect(responder.plan(MediaRequest(range: "bytes=0-9", ifRange: file.etag), for: file).status == 206)
         // a weak or different tag, or another date, turns it into a full 200
@@ -75,13 +75,13 @@ struct MediaResponderTests {
         #expect(responder.plan(MediaRequest(range: "bytes=0-9", ifRange: "Mon, 07 Nov 1994 08:49:37 GMT"), for: file).status == 200)
     }
 
-    @Test func preconditions() {
+    @Test("Preconditions") func preconditions() {
         #expect(responder.plan(MediaRequest(ifMatch: "\"nope\""), for: file).status == 412)
         #expect(responder.plan(MediaRequest(ifMatch: file.etag), for: file).status == 200)
         #expect(responder.plan(MediaRequest(ifUnmodifiedSince: "Sat, 05 Nov 1994 08:49:37 GMT"), for: file).status == 412)
     }
 
-    @Test func httpDatesRoundTrip() {
+    @Test("Http dates round trip") func httpDatesRoundTrip() {
         #expect(HTTPDate.format(784_111_777) == "Sun, 06 Nov 1994 08:49:37 GMT")
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 08:49:37 GMT") == 784_111_777)
         #expect(HTTPDate.parse("Sun, 06 Nov 1994 25:49:37 GMT") == nil)
@@ -91,7 +91,7 @@ struct MediaResponderTests {
 
 @Suite("Download names, storage keys, signatures, probing")
 struct MediaSupportTests {
-    @Test func contentDispositionSurvivesHostileTitles() {
+    @Test("Content disposition survives hostile titles") func contentDispositionSurvivesHostileTitles() {
         let value = attachmentDisposition(filename: downloadFilename(title: "My \"best\" / clip: été 日本", fileExtension: "mp4"))
         #expect(value == "attachment; filename=\"My _best_ _ clip_ _t_ __.mp4\"; filename*=UTF-8''My%20%22best%22%20_%20clip%3A%20%C3%A9t%C3%A9%20%E6%97%A5%E6%9C%AC.mp4")
         #expect(!value.contains("\r") && !value.contains("\n"))
@@ -99,7 +99,7 @@ struct MediaSupportTests {
         #expect(downloadFilename(title: "a\r\nSet-Cookie: x", fileExtension: "webm") == "a__Set-Cookie: x.webm")
     }
 
-    @Test func storageKeysRefuseTraversal() {
+    @Test("Storage keys refuse traversal") func storageKeysRefuseTraversal() {
         #expect(StorageKey.isValid("videos/ab/abcdef0123.mp4"))
         for bad in ["../etc/passwd", "/etc/passwd", "videos/../../x", "videos//x", "videos/.hidden", "videos/A.mp4", "x", "videos/a%2f", "videos/a\0b", ""] {
             #expect(!StorageKey.isValid(bad), "\(bad)")
@@ -108,7 +108,7 @@ struct MediaSupportTests {
         #expect(StorageKey.isValid(key) && key.hasSuffix(".mp4"))
     }
 
-    @Test func signedURLsVerifyAndExpire() {
+    @Test("Signed URLs verify and expire") func signedURLsVerifyAndExpire() {
         let signer = URLSigner(secret: Array("0123456789abcdef0123456789abcdef".utf8))
         let grant = MediaGrant(key: "videos/ab/ab12.mp4", expires: 2_000_000_000, videoID: 7, userID: 3)
         let path = signer.path(for: grant)
@@ -122,7 +122,7 @@ struct MediaSupportTests {
         #expect(signer.verify(target: "/m/../secret.key?e=1&v=0&u=&s=x", now: 0) == nil)
     }
 
-    @Test func probeRefusesAudioOnlyAndStills() throws {
+    @Test("Probe refuses audio only and stills") func probeRefusesAudioOnlyAndStills() throws {
         let audio = #"{"format":{"format_name":"mp3","duration":"3.0"},"streams":[{"codec_type":"audio","codec_name":"mp3"},{"codec_type":"video","codec_name":"mjpeg","width":300,"height":300,"disposition":{"attached_pic":1}}]}"#
         #expect(throws: ProbeError.noVideo) { try FFmpeg.parseProbe(Array(audio.utf8).data) }
         let still = #"{"format":{"format_name":"png_pipe"},"streams":[{"codec_type":"video","codec_name":"png","width":10,"height":10}]}"#

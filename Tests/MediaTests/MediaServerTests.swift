@@ -11,7 +11,7 @@ import FoundationNetworking
 /// The sendfile listener over a real socket, with URLSession as the client.
 @Suite("Media listener over HTTP")
 struct MediaServerTests {
-    @Test func servesRangesAndRefusesBadSignatures() async throws {
+    @Test("Serves ranges and refuses bad signatures") func servesRangesAndRefusesBadSignatures() async throws {
         // given a stored 300 000-byte file and a listener on a free port
         let root = NSTemporaryDirectory() + "media-\(UUID().uuidString)"
         defer { try? FileManager.default.removeItem(atPath: root) }

@@ -66,7 +66,7 @@ struct RangePlannerTests {
         #expect(planner.plan(range: c.header, size: Self.size) == c.expected)
     }
 
-    @Test func openEndedRangeIsCutAtTheChunkCap() {
+    @Test("Open ended range is cut at the chunk cap") func openEndedRangeIsCutAtTheChunkCap() {
         // given an 8 KiB cap like the reference's 8 MiB pieces
         let planner = RangePlanner(maxOpenEndedBytes: 4096)
         // then an open-ended range stops at the cap, a closed or suffix one does not
@@ -76,7 +76,7 @@ struct RangePlannerTests {
         #expect(planner.plan(range: "bytes=-9000", size: Self.size) == .single(ByteRange(1000, 9999)))
     }
 
-    @Test func manyRangesAreServedWhole() {
+    @Test("Many ranges are served whole") func manyRangesAreServedWhole() {
         // given 20 small disjoint ranges (a denial-of-service pattern, §14.3)
         let header = "bytes=" + (0..<20).map { "\($0 * 100)-\($0 * 100 + 9)" }.joined(separator: ",")
         // then the planner sends the file once instead
@@ -86,11 +86,11 @@ struct RangePlannerTests {
         #expect(parseRangeHeader(flood) == nil)
     }
 
-    @Test func emptyFileIsServedWhole() {
+    @Test("Empty file is served whole") func emptyFileIsServedWhole() {
         #expect(RangePlanner().plan(range: "bytes=0-10", size: 0) == .full)
     }
 
-    @Test func parserSaturatesHugeNumbers() {
+    @Test("Parser saturates huge numbers") func parserSaturatesHugeNumbers() {
         #expect(parseRangeHeader("bytes=99999999999999999999999999-") == [.fromStart(first: Int64.max, last: nil)])
         #expect(parseRangeHeader("bytes=-99999999999999999999999999") == [.suffix(length: Int64.max)])
     }

@@ -5,6 +5,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -62,6 +63,17 @@ def source_video(tmp_path_factory):
     return path
 
 
+def own_database(url, name):
+    """`url` with a database named after the server, dropped and created again on the same PostgreSQL server."""
+    parts = urllib.parse.urlsplit(url)
+    database = f"{parts.path.lstrip('/')}_{name.replace('-', '_')}"
+    admin = parts._replace(path="/postgres").geturl()
+    for sql in [f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"']:
+        done = subprocess.run(["psql", admin, "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    return parts._replace(path="/" + database).geturl()
+
+
 def start_server(source_video, tmp_path_factory, name, extra_env=None):
     """`videotube serve` on free ports with its own data directory and one imported clip."""
     data = tmp_path_factory.mktemp(name)
@@ -69,8 +81,8 @@ def start_server(source_video, tmp_path_factory, name, extra_env=None):
     env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "warning",
            "VIDEOTUBE_RTMP_PORT": str(rtmp_port), **(extra_env or {})}
     if env.get("DATABASE_URL"):
-        # A clean schema on the shared test database.
-        subprocess.run([BIN, "migrate", "--revert", "--yes"], cwd=ROOT, env=env, capture_output=True, timeout=120)
+        # A database of its own on the test server, made afresh: servers of one module may run side by side.
+        env["DATABASE_URL"] = own_database(env["DATABASE_URL"], name)
     imported = run(["import", str(source_video), "--channel", "e2e-channel", "--title", "End to end \"clip\" / été"], env)
     assert imported.returncode == 0, imported.stderr
     video_id = int(imported.stdout.split("Imported video ")[1].split()[0])

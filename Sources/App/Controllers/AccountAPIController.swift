@@ -11,10 +11,7 @@ struct AccountAPIController {
     func createChannel(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let channel = try await req.channels.create(owner: user, try req.content.decode(ChannelService.Settings.self))
-        let response = try await channel.toDTO(links: req.mediaLinks, site: req.siteBase).encodeResponse(for: req)
-        response.status = .created
-        response.headers.replaceOrAdd(name: .location, value: "/api/v1/channels/\(try channel.requireID())")
-        return response
+        return try await req.created(channel.toDTO(links: req.mediaLinks, site: req.siteBase), location: "/api/v1/channels/\(try channel.requireID())")
     }
 
     /// PATCH /api/v1/channels/:id
@@ -46,11 +43,7 @@ struct AccountAPIController {
         guard let bytes, bytes.readableBytes > 0 else {
             throw Abort(.badRequest, reason: "Send the picture as the request body (Content-Type: image/jpeg, image/png …).")
         }
-        do {
-            try await ImageUpload.apply(kind, bytes: bytes, to: channel, req: req)
-        } catch let error as ImageError {
-            throw Abort(.unprocessableEntity, reason: "The \(kind.label) was not changed: \(error.description).")
-        }
+        try await ImageUpload.apply(kind, bytes: bytes, to: channel, req: req)
         return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
     }
 
@@ -110,7 +103,7 @@ struct AccountAPIController {
         } else {
             try await req.subscriptions.unsubscribe(userID: userID, channelID: id)
         }
-        let count = try await Channel.find(id, on: req.db)?.subscribersCount ?? 0
+        let count = try await req.catalog.channel(id: id)?.subscribersCount ?? 0
         return SubscriptionDTO(channel_id: id, subscribed: subscribe, subscribers_count: count)
     }
 
@@ -134,41 +127,9 @@ struct AccountAPIController {
     func myVideos(req: Request) async throws -> PageDTO<VideoDTO> {
         let user = try req.requireUser()
         let (page, perPage, _) = try APIController.listParameters(req)
-        let channelIDs = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).all(\.$id)
-        let query = Video.query(on: req.db).filter(\.$channel.$id ~~ channelIDs).with(\.$channel)
-        let total = try await query.count()
-        let videos = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(((page - 1) * perPage)..<(page * perPage)).all()
+        let (videos, total) = try await req.catalog.videos(ownedBy: user.requireID(), window: PageWindow(page: page, perPage: perPage))
         let links = req.mediaLinks, site = req.siteBase
         return PageDTO(data: try videos.map { try $0.toDTO(links: links, site: site, viewer: user) }, page: page, per_page: perPage, total: total)
     }
 }
 
-/// Subscribe buttons and the subscriptions feed page.
-struct SubscriptionPageController {
-    /// POST /channels/:id/subscribe and /channels/:id/unsubscribe — back to the channel page.
-    func change(req: Request) async throws -> Response {
-        let user = try req.requireUser()
-        let channel = try await req.channelParameter(idStatus: .notFound)
-        let id = try channel.requireID()
-        let subscribe = req.url.path.hasSuffix("/subscribe")
-        if subscribe {
-            try await req.subscriptions.subscribe(userID: user.requireID(), channelID: id)
-        } else {
-            try await req.subscriptions.unsubscribe(userID: user.requireID(), channelID: id)
-        }
-        return req.redirectAfterForm(to: "/@\(channel.handle)", notice: subscribe ? .subscribed : .unsubscribed)
-    }
-
-    /// GET /feed/subscriptions
-    func feed(req: Request) async throws -> View {
-        let user = try req.requireUser()
-        let links = req.mediaLinks
-        let channels = try await req.subscriptions.channels(userID: user.requireID())
-        let videos = try await req.subscriptions.feed(userID: user.requireID(), perPage: 48)
-        return try await req.render(
-            "feed",
-            FeedPage(
-                channels: channels.map { ChannelChip(name: $0.name, url: "/@\($0.handle)", logoURL: $0.logoURL(links, site: "")) },
-                videos: try videos.items.map { try VideoCard($0, links: links) }))
-    }
-}

@@ -22,8 +22,8 @@ struct AuthController {
 
     /// GET /signup
     func signUpPage(req: Request) async throws -> Response {
-        if req.user != nil { return req.redirect(to: "/studio") }
-        return try await req.render("signup", AuthPage(title: "Create an account · Videotube", next: Self.safeNext(req.query["next"])))
+        if req.user != nil { return req.redirect(to: SiteURL.studio.path) }
+        return try await req.render("signup", AuthPage(.signUp, next: Self.safeNext(req.query["next"])))
             .encodeResponse(for: req)
     }
 
@@ -33,22 +33,20 @@ struct AuthController {
         let next = Self.safeNext(form.next)
         do {
             let user = try await req.accounts.signUp(username: form.username ?? "", email: form.email ?? "", password: form.password ?? "")
-            return try await startSession(req, user: user, next: next ?? "/studio", notice: .signedUp)
+            return try await startSession(req, user: user, next: next ?? SiteURL.studio.path, notice: .signedUp)
         } catch let failure as ValidationFailure {
-            var page = AuthPage(title: "Create an account · Videotube", next: next)
+            var page = AuthPage(.signUp, next: next)
             page.username = form.username ?? ""
             page.email = form.email ?? ""
             page.errors = failure.problems
-            let response = try await req.render("signup", page).encodeResponse(for: req)
-            response.status = .badRequest
-            return response
+            return try await req.render("signup", page, status: .badRequest)
         }
     }
 
     /// GET /login
     func loginPage(req: Request) async throws -> Response {
         if req.user != nil { return req.redirect(to: Self.safeNext(req.query["next"]) ?? "/") }
-        return try await req.render("login", AuthPage(title: "Sign in · Videotube", next: Self.safeNext(req.query["next"])))
+        return try await req.render("login", AuthPage(.signIn, next: Self.safeNext(req.query["next"])))
             .encodeResponse(for: req)
     }
 
@@ -61,11 +59,10 @@ struct AuthController {
                 login: form.username ?? "", password: form.password ?? "", address: req.clientAddress)
             return try await startSession(req, user: user, next: next ?? "/", notice: .signedIn)
         } catch let failure as AuthFailure {
-            var page = AuthPage(title: "Sign in · Videotube", next: next)
+            var page = AuthPage(.signIn, next: next)
             page.username = form.username ?? ""
             page.errors = [failure.reason]
-            let response = try await req.render("login", page).encodeResponse(for: req)
-            response.status = failure.status
+            let response = try await req.render("login", page, status: failure.status)
             response.headers.add(contentsOf: failure.headers)
             return response
         }
@@ -93,7 +90,7 @@ struct AuthController {
 
     /// The sign-in page, coming back to `path` afterwards.
     static func loginURL(next path: String) -> String {
-        "/login?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+        SiteURL.login.path + "?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
     }
 
     /// Only paths on this site, so a crafted link cannot bounce a fresh sign-in to another site. Browsers drop tabs
@@ -114,9 +111,8 @@ struct AuthController {
     func apiSignUp(req: Request) async throws -> Response {
         let form = try req.content.decode(SignUpForm.self)
         let user = try await req.accounts.signUp(username: form.username ?? "", email: form.email ?? "", password: form.password ?? "")
-        let response = try await UserDTO(user, channels: [], links: req.mediaLinks, site: req.siteBase, withEmail: true).encodeResponse(for: req)
-        response.status = .created
-        return response
+        return try await req.created(
+            UserDTO(user, channels: [], links: req.mediaLinks, site: req.siteBase, withEmail: true), location: "/api/v1/me")
     }
 
     /// POST /api/v1/auth/token — `{"username", "password"}` → `{"token", "expires_at"}`.
@@ -142,7 +138,7 @@ struct AuthController {
     /// GET /api/v1/me
     func me(req: Request) async throws -> UserDTO {
         let user = try req.requireUser()
-        let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).sort(\.$id).all()
+        let channels = try await req.catalog.channels(ownedBy: user.requireID())
         return try UserDTO(user, channels: channels, links: req.mediaLinks, site: req.siteBase, withEmail: true)
     }
 }

@@ -26,53 +26,6 @@ struct LiveController {
     }
 }
 
-/// A live channel in listings.
-struct LiveChannelDTO: Content {
-    var channel: ChannelDTO
-    var title: String
-    var category: String
-    var language: String
-    var tags: [String]
-    var started_at: Date
-    var viewers: Int
-    var live_url: String
-    var hls_url: String
-    /// A frame of the stream, refreshed about every 10 seconds.
-    var preview_url: String
-
-    init(_ channel: Channel, viewers: Int, links: MediaLinks, site: String) throws {
-        self.channel = try channel.toDTO(links: links, site: site)
-        title = channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live"
-        category = channel.category
-        language = channel.language
-        tags = LiveService.tags(channel.liveTags)
-        started_at = channel.liveStartedAt ?? Date()
-        self.viewers = viewers
-        live_url = "\(site)/live/\(channel.handle)"
-        hls_url = "\(site)/live/\(channel.handle)/index.m3u8"
-        preview_url = "\(site)/live/\(channel.handle)/preview.jpg"
-    }
-}
-
-/// A channel's stream key and where OBS sends it.
-struct StreamKeyDTO: Content {
-    var channel_id: Int
-    var stream_key: String
-    /// OBS "Server" (Settings → Stream → Custom).
-    var server: String
-    /// The whole publish URL, for ffmpeg and GStreamer.
-    var url: String
-    var live: Bool
-
-    init(channel: Channel, key: String, req: Request) {
-        channel_id = channel.id ?? 0
-        stream_key = key
-        server = req.rtmpServerURL
-        url = "\(server)/\(key)"
-        live = req.services.live.isLive(channelID: channel.id ?? 0)
-    }
-}
-
 extension LiveController {
     /// GET /live/:handle — the live page: player at the live edge, title, category, tags, viewers; or the
     /// offline state with the next stream's text.
@@ -81,15 +34,7 @@ extension LiveController {
         guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id else {
             throw Abort(.notFound, reason: "There is no channel @\(handle.prefix(30)).")
         }
-        let links = req.mediaLinks
-        let page = LivePage(
-            title: "\(channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? channel.name) · Live · Videotube", handle: channel.handle,
-            channelName: channel.name, channelURL: "/@\(channel.handle)", logoURL: channel.logoURL(links, site: ""),
-            isLive: channel.liveStartedAt != nil, streamTitle: channel.liveTitle.flatMap { $0.isEmpty ? nil : $0 } ?? "\(channel.name) is live",
-            category: channel.category, language: channel.language, tags: LiveService.tags(channel.liveTags),
-            startedAt: channel.liveStartedAt.map(Formatting.iso8601), startedText: channel.liveStartedAt.map { "Started \(Formatting.age(of: $0))" },
-            nextStream: channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }, viewers: req.services.viewers.count(id),
-            playlistURL: "/live/\(channel.handle)/index.m3u8")
+        let page = LivePage(channel, viewers: req.services.viewers.count(id), links: req.mediaLinks)
         return try await req.render("live", page)
     }
 
@@ -114,7 +59,7 @@ extension LiveController {
                 while true {
                     if ticks % 5 == 0, !registry.isLive(channelID: id) {
                         // Another node may hold the publisher: the database says.
-                        live = (try? await Channel.find(id, on: database))?.liveStartedAt != nil
+                        live = (try? await LiveService(db: database, registry: registry).isFlaggedLive(channelID: id)) ?? false
                     } else if registry.isLive(channelID: id) {
                         live = true
                     }
@@ -164,8 +109,6 @@ extension LiveController {
 }
 
 extension Request {
-    var live: LiveService { LiveService(db: db, registry: services.live) }
-
     /// `rtmp://HOST[:PORT]/live` for the host this request came in on.
     var rtmpServerURL: String {
         let host = services.config.publicURL.flatMap { URLComponents(string: $0)?.host }

@@ -7,25 +7,9 @@ struct StudioController {
     /// GET /studio
     func home(req: Request) async throws -> View {
         let user = try req.requireUser()
-        let links = req.mediaLinks
-        let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).sort(\.$id).all()
-        let videos = try await Video.query(on: req.db).filter(\.$channel.$id ~~ channels.compactMap(\.id)).with(\.$channel)
-            .sort(\.$createdAt, .descending).all()
-        let page = StudioPage(
-            channels: try channels.map {
-                .init(
-                    id: try $0.requireID(), name: $0.name, handle: $0.handle, url: "/@\($0.handle)", logoURL: $0.logoURL(links, site: ""),
-                    subscribersText: Formatting.counted($0.subscribersCount, "subscriber"), settingsURL: "/studio/channels/\(try $0.requireID())")
-            },
-            videos: try videos.map {
-                let id = try $0.requireID()
-                return .init(
-                    id: id, title: $0.title, channelHandle: $0.channel.handle, thumbnailURL: links.url(key: $0.thumbnailKey, of: $0, for: user),
-                    visibility: $0.visibility.rawValue, status: $0.takedownReason == nil ? $0.status.rawValue : "taken down",
-                    problem: $0.takedownReason ?? $0.failureReason, viewsText: Formatting.counted($0.views, "view"), dateText: Formatting.day($0.createdAt),
-                    editURL: "/studio/videos/\(id)", watchURL: "/watch?v=\(id)")
-            })
-        return try await req.render("studio", page)
+        let channels = try await req.catalog.channels(ownedBy: user.requireID())
+        let videos = try await req.catalog.videos(ownedBy: user.requireID()).items
+        return try await req.render("studio", try StudioPage(channels: channels, videos: videos, viewer: user, links: req.mediaLinks))
     }
 
     // MARK: uploads
@@ -34,7 +18,7 @@ struct StudioController {
     func upload(req: Request) async throws -> Response {
         let page = try await uploadPage(req, selected: req.query[String.self, at: "channel"])
         guard !page.channels.isEmpty else {
-            return req.redirectAfterForm(to: "/studio/channels/new", notice: nil)
+            return req.redirectAfterForm(to: SiteURL.studioNewChannel.path)
         }
         return try await req.render("upload", page).encodeResponse(for: req)
     }
@@ -52,24 +36,19 @@ struct StudioController {
             let video = try await req.uploads.importURL(
                 form.url ?? "", user: user, channel: form.channel, title: form.title, description: "", downloader: req.downloader)
             req.services.jobs.wake()
-            return req.redirectAfterForm(to: "/studio/videos/\(try video.requireID())", notice: .imported)
+            return req.redirectAfterForm(to: SiteURL.studioVideo(.value(try video.requireID())).path, notice: .imported)
         } catch let abort as any AbortError where abort.status.code < 500 && abort.status != .unauthorized {
             var page = try await uploadPage(req, selected: form.channel)
             page.importURL = form.url ?? ""
             page.errors = [abort.reason]
-            return try await rendered("upload", page, status: abort.status, req)
+            return try await req.render("upload", page, status: abort.status)
         }
     }
 
     private func uploadPage(_ req: Request, selected: String?) async throws -> UploadPage {
         let user = try req.requireUser()
-        let channels = try await Channel.query(on: req.db).filter(\.$owner.$id == user.requireID()).sort(\.$id).all()
-        let config = req.services.config
-        return UploadPage(
-            channels: channels.enumerated().map { index, channel in
-                .init(handle: channel.handle, name: channel.name, selected: selected.map { $0 == channel.handle } ?? (index == 0))
-            },
-            maxUploadText: Formatting.bytes(config.maxUploadBytes), maxUploadBytes: config.maxUploadBytes)
+        let channels = try await req.catalog.channels(ownedBy: user.requireID())
+        return UploadPage(channels: channels, selected: selected, maxUploadBytes: req.services.config.maxUploadBytes)
     }
 
     // MARK: channels
@@ -92,7 +71,7 @@ struct StudioController {
     /// GET /studio/channels/new
     func newChannel(req: Request) async throws -> View {
         _ = try req.requireUser()
-        return try await req.render("channel-settings", settingsPage(nil, req: req))
+        return try await req.render("channel-settings", ChannelSettingsPage(nil, links: req.mediaLinks))
     }
 
     /// POST /studio/channels
@@ -101,30 +80,22 @@ struct StudioController {
         let form = try req.content.decode(ChannelForm.self)
         do {
             let channel = try await req.channels.create(owner: user, form.settings)
-            return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())", notice: .channelCreated)
+            return req.redirectAfterForm(to: SiteURL.studioChannel(.value(try channel.requireID())).path, notice: .channelCreated)
         } catch let failure as ValidationFailure {
-            var page = settingsPage(nil, req: req)
+            var page = ChannelSettingsPage(nil, links: req.mediaLinks)
             page.handle = form.handle ?? ""
             page.name = form.name ?? ""
             page.description = form.description ?? ""
             page.linksText = form.links ?? ""
             page.errors = failure.problems
-            return try await rendered("channel-settings", page, status: .badRequest, req)
+            return try await req.render("channel-settings", page, status: .badRequest)
         }
     }
 
     /// GET /studio/channels/:id
     func channelSettings(req: Request) async throws -> View {
         let channel = try await req.editableChannel(idStatus: .notFound)
-        var page = settingsPage(channel, req: req)
-        page.rtmpServer = req.rtmpServerURL
-        page.streamKey = try await req.live.streamKey(for: channel)
-        page.isLive = req.services.live.isLive(channelID: try channel.requireID())
-        page.liveTitle = channel.liveTitle ?? ""
-        page.liveTags = channel.liveTags ?? ""
-        page.nextStream = channel.nextStreamText ?? ""
-        page.saveReplays = channel.saveReplays != false
-        return try await req.render("channel-settings", page)
+        return try await req.render("channel-settings", try await settingsPage(channel, req: req))
     }
 
     /// POST /studio/channels/:id/live — stream title, tags, next-stream text, replays on or off.
@@ -142,16 +113,18 @@ struct StudioController {
                 .init(title: form.title ?? "", tags: form.tags ?? "", next_stream: form.next_stream ?? "", save_replays: form.save_replays == "on"),
                 to: channel)
         } catch let failure as ValidationFailure {
-            throw Abort(.badRequest, reason: failure.description)
+            var page = try await settingsPage(try await req.editableChannel(idStatus: .notFound), req: req)
+            page.errors = failure.problems
+            return try await req.render("channel-settings", page, status: .badRequest)
         }
-        return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())#live", notice: .saved)
+        return req.redirectAfterForm(to: SiteURL.studioChannel(.value(try channel.requireID())).path + "#live", notice: .saved)
     }
 
     /// POST /studio/channels/:id/stream-key — a new key; a publisher using the old one is dropped.
     func regenerateStreamKey(req: Request) async throws -> Response {
         let channel = try await req.editableChannel(idStatus: .notFound)
         try await req.live.regenerate(channel)
-        return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())#live", notice: .streamKeyChanged)
+        return req.redirectAfterForm(to: SiteURL.studioChannel(.value(try channel.requireID())).path + "#live", notice: .streamKeyChanged)
     }
 
     /// POST /studio/channels/:id
@@ -160,13 +133,13 @@ struct StudioController {
         let form = try req.content.decode(ChannelForm.self)
         do {
             try await req.channels.apply(form.settings, to: channel)
-            return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())", notice: .saved)
+            return req.redirectAfterForm(to: SiteURL.studioChannel(.value(try channel.requireID())).path, notice: .saved)
         } catch let failure as ValidationFailure {
             // Show the stored settings with the errors, not the half-applied model.
             let fresh = try await req.editableChannel(idStatus: .notFound)
-            var page = settingsPage(fresh, req: req)
+            var page = try await settingsPage(fresh, req: req)
             page.errors = failure.problems
-            return try await rendered("channel-settings", page, status: .badRequest, req)
+            return try await req.render("channel-settings", page, status: .badRequest)
         }
     }
 
@@ -182,39 +155,39 @@ struct StudioController {
         }
         do {
             try await ImageUpload.apply(kind, bytes: file.data, to: channel, req: req)
-        } catch let error as ImageError {
-            var page = settingsPage(channel, req: req)
-            page.errors = ["The \(kind.label) was not changed: \(error.description)."]
-            return try await rendered("channel-settings", page, status: .unprocessableEntity, req)
+        } catch let refused as PictureRefused {
+            var page = try await settingsPage(channel, req: req)
+            page.errors = [refused.reason]
+            return try await req.render("channel-settings", page, status: .unprocessableEntity)
         }
-        return req.redirectAfterForm(to: "/studio/channels/\(try channel.requireID())", notice: .imageSaved)
+        return req.redirectAfterForm(to: SiteURL.studioChannel(.value(try channel.requireID())).path, notice: .imageSaved)
     }
 
     /// GET /studio/channels/:id/delete — asks first.
     func confirmDeleteChannel(req: Request) async throws -> View {
         let channel = try await req.editableChannel(idStatus: .notFound)
         let id = try channel.requireID()
-        let count = try await Video.query(on: req.db).filter(\.$channel.$id == id).count()
+        let count = try await req.catalog.videoCount(channelID: id)
         return try await req.render(
             "confirm",
             ConfirmPage(
                 title: "Delete @\(channel.handle) · Videotube", heading: "Delete the channel \(channel.name)?",
                 detail: "Its \(Formatting.counted(count, "video")), pictures and subscribers go with it. This cannot be undone.",
-                action: "/studio/channels/\(id)/delete", button: "Delete channel", cancelURL: "/studio/channels/\(id)"))
+                action: SiteURL.studioChannelDelete(.value(id)).path, button: "Delete channel", cancelURL: SiteURL.studioChannel(.value(id)).path))
     }
 
     /// POST /studio/channels/:id/delete
     func deleteChannel(req: Request) async throws -> Response {
         let channel = try await req.editableChannel(idStatus: .notFound)
         try await req.channels.delete(channel)
-        return req.redirectAfterForm(to: "/studio", notice: .deleted)
+        return req.redirectAfterForm(to: SiteURL.studio.path, notice: .deleted)
     }
 
     // MARK: videos
 
     /// GET /studio/videos/:id
     func editVideo(req: Request) async throws -> View {
-        try await req.render("video-edit", videoPage(try await req.editableVideo(idStatus: .notFound), req: req))
+        try await req.render("video-edit", VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks))
     }
 
     /// POST /studio/videos/:id
@@ -223,11 +196,11 @@ struct StudioController {
         let changes = try req.content.decode(VideoService.Changes.self)
         do {
             try await req.videos.update(video, changes)
-            return req.redirectAfterForm(to: "/studio/videos/\(try video.requireID())", notice: .saved)
+            return req.redirectAfterForm(to: SiteURL.studioVideo(.value(try video.requireID())).path, notice: .saved)
         } catch let failure as ValidationFailure {
-            var page = videoPage(try await req.editableVideo(idStatus: .notFound), req: req)
+            var page = VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks)
             page.errors = failure.problems
-            return try await rendered("video-edit", page, status: .badRequest, req)
+            return try await req.render("video-edit", page, status: .badRequest)
         }
     }
 
@@ -239,80 +212,25 @@ struct StudioController {
             "confirm",
             ConfirmPage(
                 title: "Delete video · Videotube", heading: "Delete “\(video.title)”?",
-                detail: "The video, its views and its files are removed for good.", action: "/studio/videos/\(id)/delete",
-                button: "Delete video", cancelURL: "/studio/videos/\(id)"))
+                detail: "The video, its views and its files are removed for good.", action: SiteURL.studioVideoDelete(.value(id)).path,
+                button: "Delete video", cancelURL: SiteURL.studioVideo(.value(id)).path))
     }
 
     /// POST /studio/videos/:id/delete
     func deleteVideo(req: Request) async throws -> Response {
         try await req.videos.delete(try await req.editableVideo(idStatus: .notFound))
-        return req.redirectAfterForm(to: "/studio", notice: .deleted)
+        return req.redirectAfterForm(to: SiteURL.studio.path, notice: .deleted)
     }
 
     // MARK: helpers
 
-    private func rendered<Page: Encodable>(_ template: String, _ page: Page, status: HTTPResponseStatus, _ req: Request) async throws -> Response {
-        let response = try await req.render(template, page).encodeResponse(for: req)
-        response.status = status
-        return response
-    }
-
-    private func settingsPage(_ channel: Channel?, req: Request) -> ChannelSettingsPage {
-        let links = req.mediaLinks
-        let id = channel?.id
-        return ChannelSettingsPage(
-            title: channel.map { "\($0.name) settings · Videotube" } ?? "New channel · Videotube", isNew: channel == nil,
-            action: id.map { "/studio/channels/\($0)" } ?? "/studio/channels", id: id, handle: channel?.handle ?? "",
-            name: channel?.name ?? "", description: channel?.description ?? "", linksText: channel?.linksText ?? "",
-            languages: ChannelOptions.languages.map { .init(value: $0, selected: $0 == channel?.language) },
-            categories: ChannelOptions.categories.map { .init(value: $0, selected: $0 == channel?.category) },
-            pictures: channel.map { channel in
-                ImageKind.allCases.map { kind in
-                    let key: String? =
-                        switch kind {
-                        case .logo: channel.logoKey
-                        case .banner: channel.bannerKey
-                        case .thumbnail: channel.thumbnailKey
-                        }
-                    let (w, h) = kind.size
-                    return .init(
-                        kind: kind.rawValue, label: kind.label.capitalizedFirst,
-                        hint: "JPEG, PNG, WebP or GIF; cropped to \(w)×\(h).", url: key.map { links.url(key: $0) },
-                        action: "/studio/channels/\(channel.id ?? 0)/images/\(kind.rawValue)")
-                }
-            } ?? [],
-            channelURL: channel.map { "/@\($0.handle)" }, deleteURL: id.map { "/studio/channels/\($0)/delete" })
-    }
-
-    private func videoPage(_ video: Video, req: Request) -> VideoEditPage {
-        let id = video.id ?? 0
-        return VideoEditPage(
-            title: "Edit “\(video.title)” · Videotube", id: id, videoTitle: video.title, description: video.description,
-            visibilities: [
-                .init(value: "public", label: "Public: everyone can find and watch it", selected: video.visibility == .public),
-                .init(value: "unlisted", label: "Unlisted: anyone with the link can watch it", selected: video.visibility == .unlisted),
-                .init(value: "private", label: "Private: only you", selected: video.visibility == .private),
-            ],
-            thumbnailURL: req.mediaLinks.url(key: video.thumbnailKey, of: video, for: req.user), watchURL: "/watch?v=\(id)",
-            deleteURL: "/studio/videos/\(id)/delete", takedownReason: video.takedownReason,
-            statusText: "\(video.status.rawValue.capitalizedFirst) • \(Formatting.counted(video.views, "view")) • uploaded \(Formatting.day(video.createdAt))",
-            processing: video.status == .processing, failureReason: video.failureReason)
+    /// The settings page of an existing channel, with its live-streaming section.
+    private func settingsPage(_ channel: Channel, req: Request) async throws -> ChannelSettingsPage {
+        var page = ChannelSettingsPage(channel, links: req.mediaLinks)
+        page.addLive(
+            channel, server: req.rtmpServerURL, key: try await req.live.streamKey(for: channel),
+            isLive: req.services.live.isLive(channelID: try channel.requireID()))
+        return page
     }
 }
 
-/// Writes an uploaded picture to a temporary file, then validates, re-encodes and stores it.
-enum ImageUpload {
-    static func apply(_ kind: ImageKind, bytes: ByteBuffer, to channel: Channel, req: Request) async throws {
-        let temp = NSTemporaryDirectory() + "videotube-upload-\(UUID().uuidString)"
-        try await req.fileio.writeFile(bytes, at: temp)
-        defer { try? FileManager.default.removeItem(atPath: temp) }
-        try await req.channels.setImage(kind, from: temp, on: channel)
-    }
-}
-
-extension Request {
-    var channels: ChannelService { ChannelService(db: db, storage: services.storage) }
-    var videos: VideoService { VideoService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
-    var subscriptions: SubscriptionService { SubscriptionService(db: db) }
-    var admin: AdminService { AdminService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
-}

@@ -1,4 +1,5 @@
 import Fluent
+import Media
 import Foundation
 
 /// A channel: the owner of videos, shown at `/@handle`.
@@ -47,6 +48,29 @@ public final class Channel: Model, @unchecked Sendable {
 
     public init() {}
 
+    /// The stored picture of a kind, if any.
+    public func imageKey(_ kind: ImageKind) -> String? {
+        switch kind {
+        case .logo: logoKey
+        case .banner: bannerKey
+        case .thumbnail: thumbnailKey
+        }
+    }
+
+    public func setImageKey(_ kind: ImageKind, _ key: String?) {
+        switch kind {
+        case .logo: logoKey = key
+        case .banner: bannerKey = key
+        case .thumbnail: thumbnailKey = key
+        }
+    }
+
+    /// What the owner called the broadcast, when they did.
+    public var streamTitle: String? { liveTitle.flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The broadcast's headline wherever it is shown: its title, or "NAME is live".
+    public var liveHeadline: String { streamTitle ?? "\(name) is live" }
+
     public init(handle: String, name: String, description: String = "", logoKey: String? = nil, createdAt: Date = Date()) {
         self.handle = handle
         self.name = name
@@ -81,11 +105,3 @@ public final class Channel: Model, @unchecked Sendable {
     }
 }
 
-/// A rule a value broke, worded for the person who typed it.
-public struct ValidationFailure: Error, CustomStringConvertible {
-    /// Each broken rule, one sentence each.
-    public let problems: [String]
-    public var description: String { problems.joined(separator: " ") }
-    public init(_ description: String) { problems = [description] }
-    public init(problems: [String]) { self.problems = problems }
-}

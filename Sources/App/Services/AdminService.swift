@@ -3,20 +3,6 @@ import Foundation
 import Media
 import Vapor
 
-/// Filters of the admin watch log; every field optional.
-struct WatchLogFilter: Content {
-    var video: Int?
-    /// A username.
-    var user: String?
-    /// `media`, `stream` or `download`.
-    var source: String?
-    var status: Int?
-    /// Days, `YYYY-MM-DD`, inclusive.
-    var from: String?
-    var to: String?
-    var page: Int?
-}
-
 /// What administrators do: totals, user moderation, takedowns, and reading the watch log.
 public struct AdminService: Sendable {
     public let db: any Database
@@ -51,6 +37,22 @@ public struct AdminService: Sendable {
     }
 
     /// Disabling ends the user's sessions and tokens at once.
+    public func user(id: Int) async throws -> User? { try await User.find(id, on: db) }
+
+    /// Users whose name or e-mail contains `query` (all when empty), oldest first, at most `limit`.
+    public func users(matching query: String, limit: Int = 200) async throws -> [User] {
+        var users = User.query(on: db).sort(\.$id)
+        if !query.isEmpty { users = users.group(.or) { $0.filter(\.$username ~~ query).filter(\.$email ~~ query) } }
+        return try await users.limit(limit).all()
+    }
+
+    /// One page of every video, newest first, with its channel.
+    public func videos(_ window: PageWindow) async throws -> (items: [Video], total: Int) {
+        let query = Video.query(on: db).with(\.$channel)
+        let total = try await query.count()
+        return (try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(window.rows).all(), total)
+    }
+
     public func setDisabled(_ user: User, _ disabled: Bool, accounts: AccountService) async throws {
         user.disabled = disabled
         try await user.save(on: db)

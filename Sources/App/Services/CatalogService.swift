@@ -1,5 +1,6 @@
 import Fluent
 import Foundation
+import SQLKit
 
 /// How listings are ordered.
 public enum VideoSort: String, Codable, Sendable {
@@ -68,10 +69,52 @@ public struct CatalogService: Sendable {
         try await Channel.query(on: db).filter(\.$handle == handle.lowercased()).with(\.$owner).first()
     }
 
-    /// Listed videos per channel, for the channel list.
-    public func listedVideoCount(channelID: Int) async throws -> Int {
-        try await Video.query(on: db).filter(\.$channel.$id == channelID).filter(\.$visibility == .public)
-            .filter(\.$status == .ready).filter(\.$takedownReason == nil).count()
+    /// The channels a user owns, oldest first.
+    public func channels(ownedBy userID: Int) async throws -> [Channel] {
+        try await Channel.query(on: db).filter(\.$owner.$id == userID).sort(\.$id).all()
+    }
+
+    /// Every video of the user's channels, whatever its state, newest first, with its channel.
+    public func videos(ownedBy userID: Int, window: PageWindow? = nil) async throws -> (items: [Video], total: Int) {
+        let channelIDs = try await Channel.query(on: db).filter(\.$owner.$id == userID).all(\.$id)
+        let query = Video.query(on: db).filter(\.$channel.$id ~~ channelIDs).with(\.$channel)
+        let total = try await query.count()
+        let sorted = query.sort(\.$createdAt, .descending).sort(\.$id, .descending)
+        let items = try await (window.map { sorted.range($0.rows) } ?? sorted).all()
+        return (items, total)
+    }
+
+    /// Videos per channel in one query (`listedOnly`: only those that appear in listings), for channel lists.
+    public func videoCounts(listedOnly: Bool) async throws -> [Int: Int] {
+        guard let sql = db as? any SQLDatabase else { return [:] }
+        struct Row: Decodable {
+            var channel_id: Int
+            var count: Int
+        }
+        var query = sql.select().column("channel_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "count").from(Video.schema)
+        if listedOnly {
+            query = query.where("visibility", .equal, Visibility.public.rawValue).where("status", .equal, VideoStatus.ready.rawValue)
+                .where("takedown_reason", .is, SQLLiteral.null)
+        }
+        let rows = try await query.groupBy("channel_id").all(decoding: Row.self)
+        return Dictionary(rows.map { ($0.channel_id, $0.count) }, uniquingKeysWith: +)
+    }
+
+    /// Channels per owner in one query, for the admin's user list.
+    public func channelCountsByOwner() async throws -> [Int: Int] {
+        guard let sql = db as? any SQLDatabase else { return [:] }
+        struct Row: Decodable {
+            var owner_id: Int?
+            var count: Int
+        }
+        let rows = try await sql.select().column("owner_id").column(SQLFunction("COUNT", args: SQLLiteral.all), as: "count")
+            .from(Channel.schema).groupBy("owner_id").all(decoding: Row.self)
+        return Dictionary(rows.compactMap { row in row.owner_id.map { ($0, row.count) } }, uniquingKeysWith: +)
+    }
+
+    /// Videos of one channel, whatever their state.
+    public func videoCount(channelID: Int) async throws -> Int {
+        try await Video.query(on: db).filter(\.$channel.$id == channelID).count()
     }
 
     public func isEmpty() async throws -> Bool {

@@ -4,39 +4,6 @@ import Media
 import SQLKit
 import Vapor
 
-/// Who may change what: a channel's owner or an admin. Everyone else gets 403 and nothing changes.
-public enum Policy {
-    public static func canEdit(_ channel: Channel, by user: User?) -> Bool {
-        guard let user else { return false }
-        return user.isAdmin || (channel.$owner.id != nil && channel.$owner.id == user.id)
-    }
-
-    /// Whether `user` may be handed signed media URLs for `video` (its channel loaded): admins always; nobody else
-    /// for a taken-down video (its owner sees the reason instead); only its owner for a private one.
-    public static func mayGetMediaURLs(_ video: Video, by user: User?) -> Bool {
-        if user?.isAdmin == true { return true }
-        guard video.takedownReason == nil else { return false }
-        return video.visibility != .private || canEdit(video.channel, by: user)
-    }
-
-    /// Whether `user` may watch `video` (its channel loaded): streamable by link, or theirs, or they are an admin.
-    /// A taken-down video stays visible to admins only.
-    public static func canWatch(_ video: Video, by user: User?) -> Bool {
-        if video.isStreamable { return true }
-        guard let user, video.isPlayable else { return false }
-        if user.isAdmin { return true }
-        return video.takedownReason == nil && canEdit(video.channel, by: user)
-    }
-
-    /// Throws 401 for nobody signed in, 403 for someone else.
-    public static func requireEdit(_ channel: Channel, by user: User?) throws {
-        guard let user else { throw Abort(.unauthorized, reason: "Sign in to change this channel.") }
-        guard canEdit(channel, by: user) else {
-            throw Abort(.forbidden, reason: "Only the owner of @\(channel.handle) can change it (you are signed in as \(user.username)).")
-        }
-    }
-}
-
 /// Fixed choices for channel settings, as the reference's language and category fields had.
 public enum ChannelOptions {
     public static let languages = [
@@ -161,15 +128,12 @@ public struct ChannelService: Sendable {
             try await FFmpeg.processImage(upload, kind: kind, to: path)
         } catch {
             storage.delete(key)
-            if error is ProcessError { throw ImageError.notImage("it could not be decoded") }
+            if let problem = error as? ImageError { throw PictureRefused(kind: kind, problem: problem) }
+            if error is ProcessError { throw PictureRefused(kind: kind, problem: .notImage("it could not be decoded")) }
             throw error
         }
-        let old: String?
-        switch kind {
-        case .logo: old = channel.logoKey; channel.logoKey = key
-        case .banner: old = channel.bannerKey; channel.bannerKey = key
-        case .thumbnail: old = channel.thumbnailKey; channel.thumbnailKey = key
-        }
+        let old = channel.imageKey(kind)
+        channel.setImageKey(kind, key)
         try await channel.save(on: db)
         if let old { storage.delete(old) }
     }
@@ -187,56 +151,3 @@ public struct ChannelService: Sendable {
     }
 }
 
-/// Changing and deleting videos.
-public struct VideoService: Sendable {
-    public let db: any Database
-    public let storage: any MediaStorage
-    /// Told when a change revokes a video's signed URLs, so this node's media listener refuses them at once.
-    public let revisions: MediaRevisions?
-
-    public init(db: any Database, storage: any MediaStorage, revisions: MediaRevisions? = nil) {
-        self.db = db
-        self.storage = storage
-        self.revisions = revisions
-    }
-
-    public struct Changes: Sendable, Content {
-        public var title: String?
-        public var description: String?
-        public var visibility: String?
-        public init(title: String? = nil, description: String? = nil, visibility: String? = nil) {
-            self.title = title
-            self.description = description
-            self.visibility = visibility
-        }
-    }
-
-    public func update(_ video: Video, _ changes: Changes) async throws {
-        var problems: [String] = []
-        if let title = changes.title?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if title.isEmpty || title.count > 100 { problems.append("A title has 1 to 100 characters.") }
-            video.title = title
-        }
-        if let description = changes.description {
-            if description.count > 5000 { problems.append("The description can have at most 5000 characters.") }
-            video.description = description.trimmingCharacters(in: .whitespacesAndNewlines)
-        }
-        if let raw = changes.visibility {
-            if let visibility = Visibility(rawValue: raw) {
-                if visibility != video.visibility { video.revokeMediaURLs() }
-                video.visibility = visibility
-            } else {
-                problems.append("Visibility is public, unlisted or private; '\(raw.prefix(40))' is none of them.")
-            }
-        }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
-        try await video.save(on: db)
-        revisions?.note(video)
-    }
-
-    /// Deletes the row, then its files.
-    public func delete(_ video: Video) async throws {
-        try await video.delete(on: db)
-        video.removeFiles(from: storage)
-    }
-}

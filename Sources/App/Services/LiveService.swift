@@ -75,57 +75,6 @@ public struct LiveService: Sendable {
     }
 }
 
-/// The publishers connected to this node, by channel: one per channel (a second is refused).
-public final class LiveRegistry: Sendable {
-    public struct Entry: Sendable {
-        public let channelID: Int
-        public let startedAt: Date
-        let disconnect: @Sendable () -> Void
-    }
-
-    private let entries = NIOLockedValueBox([Int: Entry]())
-
-    public init() {}
-
-    /// Claims the channel for a publisher; false when another one is live.
-    public func claim(channelID: Int, disconnect: @escaping @Sendable () -> Void, now: Date = Date()) -> Bool {
-        entries.withLockedValue { entries in
-            guard entries[channelID] == nil else { return false }
-            entries[channelID] = Entry(channelID: channelID, startedAt: now, disconnect: disconnect)
-            return true
-        }
-    }
-
-    public func release(channelID: Int) {
-        _ = entries.withLockedValue { $0.removeValue(forKey: channelID) }
-    }
-
-    public func isLive(channelID: Int) -> Bool { entries.withLockedValue { $0[channelID] != nil } }
-
-    /// Drops the channel's publisher, if it has one here.
-    public func disconnect(channelID: Int, reason: String) {
-        let entry = entries.withLockedValue { $0[channelID] }
-        entry?.disconnect()
-    }
-}
-
-/// Pages watching each live channel on this node: a viewer is a connected live page (its event stream), not a
-/// segment download, so players that prefetch or retry are not counted twice.
-public final class ViewerCounter: Sendable {
-    private let counts = NIOLockedValueBox([Int: Int]())
-
-    public init() {}
-
-    public func join(_ channelID: Int) { counts.withLockedValue { $0[channelID, default: 0] += 1 } }
-    public func leave(_ channelID: Int) {
-        counts.withLockedValue { counts in
-            let left = (counts[channelID] ?? 1) - 1
-            counts[channelID] = left > 0 ? left : nil
-        }
-    }
-    public func count(_ channelID: Int) -> Int { counts.withLockedValue { $0[channelID] ?? 0 } }
-}
-
 extension LiveService {
     /// Channels live now (by the database, so every node agrees), optionally filtered.
     public func liveChannels(category: String? = nil, language: String? = nil, tag: String? = nil) async throws -> [Channel] {
@@ -153,6 +102,11 @@ extension LiveService {
     /// before any node takes the live flag down.
     public static let heartbeatInterval: TimeInterval = 5
     public static let staleAfter: TimeInterval = 15
+
+    /// Whether the database says the channel is live (its publisher may be on another node).
+    public func isFlaggedLive(channelID: Int) async throws -> Bool {
+        try await Channel.find(channelID, on: db)?.liveStartedAt != nil
+    }
 
     /// Writes the heartbeat of a channel this node has the publisher of.
     public func beat(channelID: Int, now: Date = Date()) async throws {

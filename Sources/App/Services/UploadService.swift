@@ -23,7 +23,7 @@ public struct UploadService: Sendable {
     public func channel(for user: User, handle: String?) async throws -> Channel {
         let userID = try user.requireID()
         guard let handle = handle?.trimmingCharacters(in: .whitespaces), !handle.isEmpty else {
-            let mine = try await Channel.query(on: db).filter(\.$owner.$id == userID).sort(\.$id).all()
+            let mine = try await CatalogService(db: db).channels(ownedBy: userID)
             guard mine.count == 1 else {
                 throw Abort(
                     .badRequest,
@@ -41,6 +41,15 @@ public struct UploadService: Sendable {
             throw Abort(.forbidden, reason: "Only the owner of @\(channel.handle) can upload to it.")
         }
         return channel
+    }
+
+    /// A tus upload of `user`'s that has not expired (a finished one stays, to name its video); nil for anyone
+    /// else's, so theirs look missing.
+    public func upload(id: String, of user: User) async throws -> Upload? {
+        guard id.count <= 64, let upload = try await Upload.find(id, on: db), upload.$user.id == user.id,
+            upload.expiresAt > Date() || upload.videoID != nil
+        else { return nil }
+        return upload
     }
 
     /// Refuses (413, before any byte is stored) a body over the size limit.
@@ -129,6 +138,12 @@ public struct UploadService: Sendable {
     public func accept(
         fileKey: String, filename: String, channel: Channel, title: String?, description: String
     ) async throws -> Video {
+        do {
+            try VideoLimits.check(title: title, description: description)
+        } catch {
+            storage.delete(fileKey)
+            throw error
+        }
         let path = try storage.localPath(for: fileKey)
         let probe: ProbeResult
         do {
@@ -147,11 +162,10 @@ public struct UploadService: Sendable {
             storage.delete(fileKey)
             throw StorageError.io("could not move the upload into place: \(error.localizedDescription)")
         }
-        let name = ((filename as NSString).lastPathComponent as NSString).deletingPathExtension
         let chosen = title?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let video = Video(
-            channelID: try channel.requireID(), title: String((chosen.isEmpty ? (name.isEmpty ? "Untitled video" : name) : chosen).prefix(100)),
-            description: String(description.prefix(5000)), mediaKey: target.key, thumbnailKey: nil, duration: probe.duration,
+            channelID: try channel.requireID(), title: chosen.isEmpty ? VideoLimits.title(fromFilename: filename) : chosen,
+            description: description, mediaKey: target.key, thumbnailKey: nil, duration: probe.duration,
             size: storage.representation(of: target.key)?.size ?? probe.size, width: probe.width, height: probe.height,
             mimeType: probe.container.mimeType, videoCodec: probe.videoCodec, audioCodec: probe.audioCodec,
             status: .processing)
@@ -173,6 +187,7 @@ public struct UploadService: Sendable {
     public func importURL(
         _ url: String, user: User, channel handle: String?, title: String?, description: String, downloader: URLDownloader
     ) async throws -> Video {
+        try VideoLimits.check(title: title, description: description)
         let channel = try await channel(for: user, handle: handle)
         let (hold, limit) = try await reserve(user: user, length: nil)
         do {

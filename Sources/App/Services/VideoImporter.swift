@@ -36,6 +36,7 @@ public struct VideoImporter: Sendable {
 
     public func importFile(at path: String, _ options: Options) async throws -> Video {
         let handle = try Channel.normalizedHandle(options.channelHandle)
+        try VideoLimits.check(title: options.title, description: options.description)
         guard FileManager.default.isReadableFile(atPath: path) else {
             throw ValidationFailure("cannot read '\(path)': check the path and its permissions")
         }
@@ -56,10 +57,9 @@ public struct VideoImporter: Sendable {
 
             let channel = try await channelFor(handle: handle, options)
             let size = storage.representation(of: mediaKey)?.size ?? probe.size
-            let title = options.title.flatMap { $0.isEmpty ? nil : $0 }
-                ?? ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            let title = options.title.flatMap { $0.isEmpty ? nil : $0 } ?? VideoLimits.title(fromFilename: path)
             let video = Video(
-                channelID: try channel.requireID(), title: String(title.prefix(200)), description: options.description,
+                channelID: try channel.requireID(), title: title, description: options.description,
                 mediaKey: mediaKey, thumbnailKey: thumbnailKey, duration: probe.duration, size: size, width: probe.width,
                 height: probe.height, mimeType: probe.container.mimeType, videoCodec: probe.videoCodec,
                 audioCodec: probe.audioCodec, views: options.views, visibility: options.visibility, status: .ready,

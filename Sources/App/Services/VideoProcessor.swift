@@ -171,8 +171,3 @@ public struct VideoProcessor: Sendable {
     }
 }
 
-/// Why processing stopped, in words for the video's owner.
-public struct ProcessingFailure: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
-}

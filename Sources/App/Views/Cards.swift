@@ -19,11 +19,11 @@ struct VideoCard: Encodable {
         let id = try video.requireID()
         self.id = id
         title = video.title
-        watchURL = "/watch?v=\(id)"
+        watchURL = SiteURL.watch(id)
         thumbnailURL = links.url(key: video.thumbnailKey, of: video, for: nil)
         durationText = Formatting.duration(video.duration)
         channelName = video.channel.name
-        channelURL = "/@\(video.channel.handle)"
+        channelURL = SiteURL.channel(.value(video.channel.handle)).path
         channelLogoURL = video.channel.logoURL(links, site: "")
         viewsText = Formatting.counted(video.views, "view")
         ageText = Formatting.age(of: video.createdAt, now: now)
@@ -44,10 +44,37 @@ struct ChannelCard: Encodable {
     init(_ channel: Channel, videoCount: Int, links: MediaLinks) {
         name = channel.name
         handle = channel.handle
-        url = "/@\(channel.handle)"
+        url = SiteURL.channel(.value(channel.handle)).path
         logoURL = channel.logoURL(links, site: "")
         subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
         videosText = Formatting.counted(videoCount, "video")
         about = channel.description.count > 140 ? String(channel.description.prefix(140)) + "…" : channel.description
+    }
+}
+
+struct ChannelChip: Encodable {
+    var name: String
+    var url: String
+    var logoURL: String
+}
+
+/// A live channel in the home page's "Live now" row.
+struct LiveCard: Encodable {
+    var url: String
+    var title: String
+    var channelName: String
+    var logoURL: String
+    var viewersText: String
+    var category: String
+    var previewURL: String
+
+    init(_ channel: Channel, viewers: Int, links: MediaLinks) {
+        url = SiteURL.live(.value(channel.handle)).path
+        title = channel.liveHeadline
+        channelName = channel.name
+        logoURL = channel.logoURL(links, site: "")
+        viewersText = Formatting.counted(viewers, "viewer")
+        category = channel.category
+        previewURL = SiteURL.liveFile(.value(channel.handle), .value("preview.jpg")).path
     }
 }

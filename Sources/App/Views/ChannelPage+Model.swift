@@ -1,3 +1,5 @@
+import Foundation
+
 /// `/@handle`: the channel header (logo, name, @handle, about, joined, subscribers) and its videos.
 struct ChannelPage: Encodable {
     var title: String
@@ -16,22 +18,28 @@ struct ChannelPage: Encodable {
     var subscribe: SubscribeBox
     /// While the channel is live: its stream, shown above the videos.
     var live: LiveBanner?
-}
 
-/// The live player on a channel page.
-struct LiveBanner: Encodable {
-    var url: String
-    var playlistURL: String
-    var title: String
-}
-
-/// The subscribe button wherever a channel is shown: a form for signed-in users, a sign-in link otherwise,
-/// and a link to the settings for the channel's owner.
-struct SubscribeBox: Encodable {
-    var channelID: Int
-    var signedIn: Bool
-    var subscribed: Bool
-    var canEdit: Bool
-    var settingsURL: String
-    var loginURL: String
+    /// `videos`: the channel's listed videos (one page of them and how many in all).
+    init(_ channel: Channel, videos: Paged<Video>, links: MediaLinks, subscribe: SubscribeBox) throws {
+        title = "\(channel.name) · Videotube"
+        name = channel.name
+        handle = channel.handle
+        logoURL = channel.logoURL(links, site: "")
+        about = channel.description
+        joinedText = "Joined \(Formatting.day(channel.createdAt))"
+        subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
+        videoCountText = Formatting.counted(videos.total, "video")
+        self.videos = try videos.items.map { try VideoCard($0, links: links) }
+        bannerURL = channel.bannerKey.map { links.url(key: $0) }
+        language = channel.language
+        category = channel.category
+        self.links = channel.links
+        self.subscribe = subscribe
+        live =
+            channel.liveStartedAt == nil
+            ? nil
+            : LiveBanner(
+                url: SiteURL.live(.value(channel.handle)).path,
+                playlistURL: SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path, title: channel.liveHeadline)
+    }
 }

@@ -7,6 +7,7 @@ struct PageFrame: Encodable {
     var isAdmin: Bool
     var csrf: String
     var notice: String?
+    var logoutAction = SiteURL.logout.path
 }
 
 /// A page model with the frame beside its own keys, so templates read `#(title)` and `#(frame.username)`.
@@ -33,6 +34,13 @@ extension Request {
     /// Renders a Leaf template with the page frame.
     func render<Page: Encodable>(_ template: String, _ page: Page) async throws -> View {
         try await view.render(template, Framed(page: page, frame: frame))
+    }
+
+    /// Renders a page with a status other than 200 (a form shown again with its errors).
+    func render<Page: Encodable>(_ template: String, _ page: Page, status: HTTPResponseStatus) async throws -> Response {
+        let response = try await render(template, page).encodeResponse(for: self)
+        response.status = status
+        return response
     }
 
     /// Sends the browser on after a form, with a notice the next page shows.

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `/live/{handle}`: the live player, or the channel's offline state.
 struct LivePage: Encodable {
     var title: String
@@ -16,4 +18,23 @@ struct LivePage: Encodable {
     var nextStream: String?
     var viewers: Int
     var playlistURL: String
+
+    /// The live page of `channel` (with `viewers` watching now).
+    init(_ channel: Channel, viewers: Int, links: MediaLinks) {
+        title = "\(channel.streamTitle ?? channel.name) · Live · Videotube"
+        handle = channel.handle
+        channelName = channel.name
+        channelURL = SiteURL.channel(.value(channel.handle)).path
+        logoURL = channel.logoURL(links, site: "")
+        isLive = channel.liveStartedAt != nil
+        streamTitle = channel.liveHeadline
+        category = channel.category
+        language = channel.language
+        tags = LiveService.tags(channel.liveTags)
+        startedAt = channel.liveStartedAt.map(Formatting.iso8601)
+        startedText = channel.liveStartedAt.map { "Started \(Formatting.age(of: $0))" }
+        nextStream = channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }
+        self.viewers = viewers
+        playlistURL = SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path
+    }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// `/watch?v=ID`: the player, the video's facts, its channel box, and more videos beside it.
 struct WatchPage: Encodable {
     var title: String
@@ -29,5 +31,34 @@ struct WatchPage: Encodable {
     struct Quality: Encodable {
         var name: String
         var url: String
+    }
+
+    /// `video` with its channel loaded, as `viewer` sees it.
+    init(_ video: Video, viewer: User?, links: MediaLinks, upNext: [VideoCard], subscribe: SubscribeBox) {
+        let id = video.id ?? 0
+        let channel = video.channel
+        title = "\(video.title) · Videotube"
+        videoID = id
+        videoTitle = video.title
+        streamURL = links.url(key: video.mediaKey, of: video, for: viewer) ?? ""
+        posterURL = links.url(key: video.thumbnailKey, of: video, for: viewer)
+        mimeType = video.mimeType
+        downloadURL = "/videos/\(id)/download"
+        viewsText = Formatting.counted(video.views, "view")
+        dateText = Formatting.day(video.createdAt)
+        ageText = Formatting.age(of: video.createdAt)
+        description = video.description
+        channelName = channel.name
+        channelURL = SiteURL.channel(.value(channel.handle)).path
+        channelLogoURL = channel.logoURL(links, site: "")
+        subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
+        resolutionText = "\(video.width)×\(video.height)"
+        self.upNext = upNext
+        self.subscribe = subscribe
+        editURL = Policy.canEdit(channel, by: viewer) ? SiteURL.studioVideo(.value(id)).path : nil
+        visibility = video.visibility == .public ? "" : video.visibility.rawValue.capitalizedFirst
+        hlsURL = video.renditions.isEmpty ? nil : "/videos/\(id)/hls/master.m3u8"
+        qualities = video.renditions.reversed().map { Quality(name: $0, url: "/videos/\(id)/hls/\($0).m3u8") }
+        storyboardURL = video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil
     }
 }

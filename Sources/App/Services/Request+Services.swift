@@ -2,9 +2,30 @@ import Fluent
 import Media
 import Vapor
 
+/// Every service a request handler reaches, in one place: each is made for this request's database from the
+/// app's shared parts (`AppServices`). Handlers call these; services never see the request.
 extension Request {
     var services: AppServices { application.videotube }
     var catalog: CatalogService { CatalogService(db: db) }
+    var channels: ChannelService { ChannelService(db: db, storage: services.storage) }
+    var videos: VideoService { VideoService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
+    var subscriptions: SubscriptionService { SubscriptionService(db: db) }
+    var admin: AdminService { AdminService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
+    var accounts: AccountService { services.accounts(on: db) }
+    var live: LiveService { LiveService(db: db, registry: services.live) }
+
+    var uploads: UploadService {
+        let config = services.config
+        return UploadService(
+            db: db, storage: services.storage, maxUploadBytes: config.maxUploadBytes, userQuotaBytes: config.userQuotaBytes)
+    }
+
+    var downloader: URLDownloader {
+        let config = services.config
+        return URLDownloader(
+            allowPrivate: config.importAllowPrivate, maxBytes: config.maxUploadBytes, timeout: TimeInterval(config.importTimeout),
+            eventLoopGroup: application.eventLoopGroup, logger: logger)
+    }
 
     /// Signed media URLs whose host is the one this request came in on, unless `VIDEOTUBE_MEDIA_URL` is set.
     var mediaLinks: MediaLinks {

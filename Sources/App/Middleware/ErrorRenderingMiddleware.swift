@@ -59,33 +59,3 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
     }
 }
 
-/// Headers that keep every response, error pages included (this runs outside the error middleware), from being
-/// sniffed, framed or cached by a shared cache, and pages from running any script but the site's own files.
-struct SecurityHeadersMiddleware: AsyncMiddleware {
-    func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        let response = try await next.respond(to: request)
-        response.headers.replaceOrAdd(name: "X-Content-Type-Options", value: "nosniff")
-        let type = response.headers.contentType
-        let isHTML = type?.type == "text" && type?.subType == "html"
-        if isHTML {
-            response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
-            response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-            response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.policy(media: request.mediaLinks.base))
-        }
-        // Pages and JSON hold per-user data and absolute URLs: no shared cache may keep them.
-        if (isHTML || type?.subType == "json") && !response.headers.contains(name: .cacheControl) {
-            response.headers.replaceOrAdd(name: .cacheControl, value: "private, no-cache")
-        }
-        return response
-    }
-
-    /// Scripts and styles from this site only (no inline script, no eval); pictures and video also from the
-    /// media listener; no plugins, no framing, forms post only here.
-    static func policy(media: String) -> String {
-        [
-            "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: \(media)",
-            "media-src 'self' blob: \(media)", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
-            "form-action 'self'", "frame-ancestors 'none'",
-        ].joined(separator: "; ")
-    }
-}

@@ -1,0 +1,28 @@
+import Foundation
+
+/// `/admin`: site totals and the way to each list.
+struct AdminPage: Encodable {
+    struct Total: Encodable {
+        var label: String
+        var value: String
+        var url: String?
+    }
+    var title = "Admin · Videotube"
+    var totals: [Total]
+
+    init(_ t: AdminService.Totals) {
+        let c = Formatting.count
+        totals = [
+            Total(label: "Users", value: c(t.users), url: SiteURL.adminUsers.path),
+            Total(label: "Admins", value: c(t.admins), url: nil),
+            Total(label: "Disabled users", value: c(t.disabled), url: nil),
+            Total(label: "Channels", value: c(t.channels), url: SiteURL.adminChannels.path),
+            Total(label: "Videos", value: c(t.videos), url: SiteURL.adminVideos.path),
+            Total(label: "Private videos", value: c(t.privateVideos), url: nil),
+            Total(label: "Taken down", value: c(t.takenDown), url: nil),
+            Total(label: "Subscriptions", value: c(t.subscriptions), url: nil),
+            Total(label: "Views", value: c(t.views), url: nil),
+            Total(label: "Watch log entries", value: c(t.watchLog), url: SiteURL.adminWatchLog.path),
+        ]
+    }
+}

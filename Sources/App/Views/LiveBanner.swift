@@ -1,0 +1,6 @@
+/// The live player on a channel page.
+struct LiveBanner: Encodable {
+    var url: String
+    var playlistURL: String
+    var title: String
+}

@@ -1,0 +1,25 @@
+/// The subscribe button wherever a channel is shown: a form for signed-in users, a sign-in link otherwise,
+/// and a link to the settings for the channel's owner.
+struct SubscribeBox: Encodable {
+    var channelID: Int
+    var signedIn: Bool
+    var subscribed: Bool
+    var canEdit: Bool
+    var settingsURL: String
+    var loginURL: String
+    var subscribeAction: String
+    var unsubscribeAction: String
+
+    /// `back` is where sign-in returns to.
+    init(channel: Channel, viewer: User?, subscribed: Bool, back: String) throws {
+        let id = try channel.requireID()
+        channelID = id
+        signedIn = viewer != nil
+        self.subscribed = subscribed
+        canEdit = Policy.canEdit(channel, by: viewer)
+        settingsURL = SiteURL.studioChannel(.value(id)).path
+        loginURL = AuthController.loginURL(next: back)
+        subscribeAction = SiteURL.subscribe(.value(id)).path
+        unsubscribeAction = SiteURL.unsubscribe(.value(id)).path
+    }
+}
