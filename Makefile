@@ -17,10 +17,10 @@ help:
 
 # System packages: installed only when missing (apt-get needs root, as on the project's machines).
 deps:
-	@scripts/ensure-packages.sh ffmpeg
+	@scripts/ensure-packages.sh ffmpeg zlib1g-dev
 
 test-deps:
-	@scripts/ensure-packages.sh ffmpeg chromium postgresql wrk nginx-light
+	@scripts/ensure-packages.sh ffmpeg zlib1g-dev chromium postgresql wrk nginx-light
 	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy
 
 build:

@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
+        .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
     ],
     targets: [
         /// Media knows nothing of Vapor: range planning, signed URLs, the sendfile listener, ffmpeg runners, storage.
@@ -30,6 +31,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -59,6 +61,8 @@ let package = Package(
                 .product(name: "MultipartKit", package: "multipart-kit"),
                 // URL imports: per-request DNS pinning (`dnsOverride`) after the address check, no redirects followed blindly.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // Static assets gzipped once at start (zlib).
+                .product(name: "CompressNIO", package: "compress-nio"),
             ]
         ),
         .executableTarget(name: "videotube", dependencies: ["App"]),

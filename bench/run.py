@@ -124,7 +124,8 @@ def main():
     ap.add_argument("--seconds", type=int, default=10, help="seconds per wrk run (default 10)")
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--upload-mb", type=int, default=1000, help="size of the upload benchmark's body (default 1000 MB)")
-    ap.add_argument("--skip-pipeline", action="store_true", help="only the byte-serving and API comparisons")
+    ap.add_argument("--skip-pipeline", action="store_true", help="only the byte-serving, read and API comparisons")
+    ap.add_argument("--skip-reads", action="store_true", help="leave out the read paths beside the reference Django view")
     args = ap.parse_args()
     for tool in ("wrk", "nginx", "ffmpeg"):
         if not shutil.which(tool) and not Path("/usr/sbin/nginx").exists():
@@ -195,10 +196,13 @@ http {{
         for p in procs:
             p.send_signal(signal.SIGTERM)
         pipeline_lines = []
+        if not args.skip_reads:
+            import reads
+            pipeline_lines += reads.markdown(reads.run_all(args.binary, args.seconds))
         if not args.skip_pipeline:
             import pipeline
             print("Uploads and transcoding…", flush=True)
-            pipeline_lines = pipeline.markdown(
+            pipeline_lines += pipeline.markdown(
                 pipeline.upload_bench(args.binary, work, args.upload_mb), pipeline.transcode_bench(args.binary, work))
             import live_latency
             print("Live latency…", flush=True)

@@ -32,6 +32,9 @@ public struct AppServices: Sendable {
     let mediaPortBox: NIOLockedValueBox<Int>
 
     public var mediaPort: Int { mediaPortBox.withLockedValue { $0 } }
+    /// `Public/`, served from memory, and the fingerprinted URLs pages load.
+    let assets: StaticAssets
+    let assetURLs: AssetURLs
 
     /// Accounts on `db` with the configured hasher, password rules and limits.
     public func accounts(on db: any Database) -> AccountService {
@@ -100,16 +103,24 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     #endif
 
     app.middleware = Middlewares()
-    app.middleware.use(RouteLoggingMiddleware(logLevel: .info))
+    // A line per request only at LOG_LEVEL=debug: formatting and writing it is work on every request, and a
+    // reverse proxy's access log is the usual place for one.
+    app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorRenderingMiddleware())
+    let assets: StaticAssets
+    do {
+        assets = try StaticAssets(directory: app.directory.publicDirectory)
+    } catch {
+        throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot read \(app.directory.publicDirectory): \(error)")
+    }
+    app.middleware.use(StaticAssetsMiddleware(assets: assets))
     app.middleware.use(
         CORSMiddleware(
             configuration: .init(
                 allowedOrigin: .all, allowedMethods: [.GET, .HEAD, .OPTIONS],
                 allowedHeaders: [.accept, .contentType, .range, .ifNoneMatch, .ifModifiedSince, .ifRange],
                 exposedHeaders: [.contentRange, .contentLength, .acceptRanges, .eTag])))
-    app.middleware.use(FileMiddleware(publicDirectory: app.directory.publicDirectory))
     app.middleware.use(AuthenticationMiddleware())
     app.middleware.use(VisitorMiddleware())
     app.middleware.use(CSRFMiddleware())
@@ -140,7 +151,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         jobs: JobRunner(
             database: { [unowned app] in app.db }, storage: storage, settings: config.encoder, workers: config.transcodeWorkers,
             node: config.nodeID, logger: app.logger),
-        mediaPortBox: NIOLockedValueBox(config.mediaPort))
+        mediaPortBox: NIOLockedValueBox(config.mediaPort), assets: assets, assetURLs: AssetURLs(assets))
 
     try routes(app)
 }

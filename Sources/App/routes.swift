@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import Vapor
 
 /// The one route map: the site's table of contents.
@@ -125,6 +126,19 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.liveEvents(.key).pathComponents, use: live.events)
         app.get(SiteURL.liveFile(.key, .key).pathComponents, use: live.hls)
         v1.get("live", use: live.list)
+    }
+
+    if app.videotube.config.benchFloor {  // benchmarks only: the stack's floor (see AppConfig.benchFloor)
+        let floor = NIOLockedValueBox<ByteBuffer?>(nil)
+        app.get("bench", "floor") { req async throws -> Response in
+            var body = floor.withLockedValue { $0 }
+            if body == nil {
+                let made = try await ReferenceController().allVideos(req: req).encodeResponse(for: req)
+                body = made.body.buffer
+                floor.withLockedValue { $0 = body }
+            }
+            return Response(status: .ok, headers: ["Content-Type": "application/json; charset=utf-8"], body: .init(buffer: body ?? ByteBuffer()))
+        }
     }
 
     do {  // the reference back end's JSON routes, keys unchanged

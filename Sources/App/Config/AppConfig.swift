@@ -57,6 +57,9 @@ public struct AppConfig: Sendable {
     /// The site's public origin (`VIDEOTUBE_PUBLIC_URL`, e.g. `https://video.example.com`): absolute URLs are made
     /// from it instead of the request's `Host`, which a client (or a shared cache in front) controls.
     public var publicURL: String?
+    /// `VIDEOTUBE_BENCH_FLOOR=on` (benchmarks only): `GET /bench/floor` answers the bytes `/all_videos` answered first,
+    /// made once, so a benchmark can tell the stack's cost from a route's.
+    public var benchFloor = false
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -123,7 +126,7 @@ public struct AppConfig: Sendable {
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
             importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder,
-            trustedProxies: trustedProxies, publicURL: publicURL)
+            trustedProxies: trustedProxies, publicURL: publicURL, benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false))
     }
 
     /// An http(s) base URL without a trailing slash; nil when unset.

@@ -32,7 +32,7 @@ struct APIController {
         let (page, perPage, sort) = try Self.listParameters(req)
         let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        return PageDTO(data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
     }
 
     /// GET /api/v1/videos/:id
@@ -62,6 +62,6 @@ struct APIController {
         let (page, perPage, sort) = try Self.listParameters(req)
         let result = try await req.catalog.listedVideos(channelID: try channel.requireID(), sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        return PageDTO(data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
     }
 }

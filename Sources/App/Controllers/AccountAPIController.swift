@@ -120,7 +120,7 @@ struct AccountAPIController {
         let (page, perPage, _) = try APIController.listParameters(req)
         let result = try await req.subscriptions.feed(userID: user.requireID(), page: page, perPage: perPage)
         let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: try result.items.map { try $0.toDTO(links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        return PageDTO(data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
     }
 
     /// GET /api/v1/me/videos — every video of my channels, whatever its visibility or state.

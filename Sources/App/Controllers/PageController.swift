@@ -15,7 +15,7 @@ struct PageController {
             .map { channel, count in LiveCard(channel, viewers: count, links: links) }
         return try await req.render(
             "home",
-            HomePage(sort: sort.rawValue, videos: try result.items.map { try VideoCard($0, links: links) }, nextPage: more, live: live))
+            HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live))
     }
 
     /// GET /channels
@@ -48,7 +48,7 @@ struct PageController {
         let channel = video.channel
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
         let page = WatchPage(
-            video, viewer: req.user, links: links, upNext: try others.map { try VideoCard($0, links: links) },
+            video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await subscribeBox(channel, req: req, back: SiteURL.watch(id)))
         return try await req.render("watch", page)
     }

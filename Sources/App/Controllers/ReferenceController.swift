@@ -8,7 +8,7 @@ struct ReferenceController {
     func allVideos(req: Request) async throws -> AllVideosDTO {
         let videos = try await req.catalog.listedVideos(page: 1, perPage: 500).items
         let links = req.mediaLinks, site = req.siteBase
-        return AllVideosDTO(all_videos: try videos.map { try $0.toReference(links: links, site: site) })
+        return AllVideosDTO(all_videos: videos.map { $0.toReference(links: links, site: site) })
     }
 
     /// GET /video_metadata/:id
@@ -17,7 +17,7 @@ struct ReferenceController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "Error 404 - Video not found.")
         }
-        return VideoMetadataDTO(video: try video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase, viewer: req.user))
+        return VideoMetadataDTO(video: video.toReferenceWithChannel(links: req.mediaLinks, site: req.siteBase, viewer: req.user))
     }
 
     /// GET /videos_by_channel_id/:id
@@ -26,7 +26,7 @@ struct ReferenceController {
         guard try await req.catalog.channel(id: id) != nil else { throw Abort(.notFound, reason: "Code 404 - Channel Not Found") }
         let videos = try await req.catalog.listedVideos(channelID: id, page: 1, perPage: 500).items
         let links = req.mediaLinks, site = req.siteBase
-        return VideosByChannelDTO(videos: try videos.map { try $0.toReferenceWithChannel(links: links, site: site) })
+        return VideosByChannelDTO(videos: videos.map { $0.toReferenceWithChannel(links: links, site: site) })
     }
 
     /// GET /all_channels

@@ -151,9 +151,7 @@ struct ListDTO<Item: Content>: Content {
 }
 
 extension Channel {
-    func logoURL(_ links: MediaLinks, site: String) -> String {
-        logoKey.map { links.url(key: $0) } ?? "\(site)/images/default-logo.svg"
-    }
+    func logoURL(_ links: MediaLinks, site: String) -> String { links.logoURL(logoKey, site: site) }
 
     func toDTO(links: MediaLinks, site: String) throws -> ChannelDTO {
         ChannelDTO(
@@ -164,24 +162,29 @@ extension Channel {
     }
 }
 
-extension Video {
+extension VideoDTO {
     /// Media URLs only for a `viewer` who may have them; the viewer's id goes into them (the watch log then knows
     /// who played it).
-    func toDTO(links: MediaLinks, site: String, viewer: User? = nil) throws -> VideoDTO {
-        let id = try requireID()
-        let channel = self.channel
-        return VideoDTO(
-            id: id, title: title, description: description,
+    init(_ v: VideoRecord, links: MediaLinks, site: String, viewer: User? = nil) {
+        let id = v.id
+        self.init(
+            id: id, title: v.title, description: v.description,
             channel: .init(
-                id: try channel.requireID(), handle: channel.handle, name: channel.name,
-                logo_url: channel.logoURL(links, site: site), subscribers_count: channel.subscribersCount),
-            duration: duration, size: size, width: width, height: height, mime_type: mimeType, video_codec: videoCodec,
-            audio_codec: audioCodec, views: views, visibility: visibility.rawValue, status: status.rawValue,
-            created_at: createdAt, stream_url: links.url(key: mediaKey, of: self, for: viewer),
+                id: v.channel.id, handle: v.channel.handle, name: v.channel.name, logo_url: links.logoURL(v.channel.logoKey, site: site),
+                subscribers_count: v.channel.subscribersCount),
+            duration: v.duration, size: v.size, width: v.width, height: v.height, mime_type: v.mimeType, video_codec: v.videoCodec,
+            audio_codec: v.audioCodec, views: v.views, visibility: v.visibility.rawValue, status: v.status.rawValue,
+            created_at: v.createdAt, stream_url: links.url(key: v.mediaKey, of: v, for: viewer),
             app_stream_url: "\(site)/videos/\(id)/stream", download_url: "\(site)/videos/\(id)/download",
-            thumbnail_url: links.url(key: thumbnailKey, of: self, for: viewer), watch_url: "\(site)/watch?v=\(id)",
-            hls_url: renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8", renditions: renditions,
-            storyboard_url: hasStoryboard == true ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil,
-            takedown_reason: Policy.canEdit(channel, by: viewer) ? takedownReason : nil)
+            thumbnail_url: links.url(key: v.thumbnailKey, of: v, for: viewer), watch_url: "\(site)/watch?v=\(id)",
+            hls_url: v.renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8", renditions: v.renditions,
+            storyboard_url: v.hasStoryboard ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil,
+            takedown_reason: viewer.map { $0.isAdmin || ($0.id != nil && $0.id == v.channel.ownerID) } == true ? v.takedownReason : nil)
+    }
+}
+
+extension Video {
+    func toDTO(links: MediaLinks, site: String, viewer: User? = nil) throws -> VideoDTO {
+        VideoDTO(record, links: links, site: site, viewer: viewer)
     }
 }

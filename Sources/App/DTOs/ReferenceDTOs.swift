@@ -91,19 +91,23 @@ struct AllChannelsDTO: Content { var all_channels: [ReferenceChannel] }
 struct ChannelStringDTO: Content { var channel: String }
 
 extension Video {
-    func toReference(links: MediaLinks, site: String, viewer: User? = nil) throws -> ReferenceVideo {
-        let id = try requireID()
-        return ReferenceVideo(
-            id: id, channel_id: try channel.requireID(), name: title, description: description,
+    func toReferenceWithChannel(links: MediaLinks, site: String, viewer: User? = nil) -> ReferenceVideoWithChannel {
+        record.toReferenceWithChannel(links: links, site: site, viewer: viewer)
+    }
+}
+
+extension VideoRecord {
+    func toReference(links: MediaLinks, site: String, viewer: User? = nil) -> ReferenceVideo {
+        ReferenceVideo(
+            id: id, channel_id: channel.id, name: title, description: description,
             video_url: links.url(key: mediaKey, of: self, for: viewer) ?? "",
             thumbnail_url: links.url(key: thumbnailKey, of: self, for: viewer) ?? "", created_at: createdAt,
-            channel_logo_url: channel.logoURL(links, site: site), views: views)
+            channel_logo_url: links.logoURL(channel.logoKey, site: site), views: views)
     }
 
-    func toReferenceWithChannel(links: MediaLinks, site: String, viewer: User? = nil) throws -> ReferenceVideoWithChannel {
+    func toReferenceWithChannel(links: MediaLinks, site: String, viewer: User? = nil) -> ReferenceVideoWithChannel {
         ReferenceVideoWithChannel(
-            video: try toReference(links: links, site: site, viewer: viewer), channel_name: channel.name,
-            channel_subs: channel.subscribersCount)
+            video: toReference(links: links, site: site, viewer: viewer), channel_name: channel.name, channel_subs: channel.subscribersCount)
     }
 }
 

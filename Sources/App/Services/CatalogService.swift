@@ -1,6 +1,7 @@
 import Fluent
 import Foundation
 import SQLKit
+import Vapor
 
 /// How listings are ordered.
 public enum VideoSort: String, Codable, Sendable {
@@ -22,34 +23,41 @@ public struct CatalogService: Sendable {
 
     public init(db: any Database) { self.db = db }
 
-    public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
+    public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<VideoRecord> {
         try await listedVideos(channelIDs: channelID.map { [$0] }, sort: sort, page: page, perPage: perPage)
     }
 
-    /// Listed videos of some channels (all when nil).
-    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
-        var query = Video.query(on: db)
-            .filter(\.$visibility == .public)
-            .filter(\.$status == .ready)
-            .filter(\.$takedownReason == nil)
-            .with(\.$channel)
-        if let channelIDs { query = query.filter(\.$channel.$id ~~ channelIDs) }
-        let total = try await query.count()
-        switch sort {
-        case .newest: query = query.sort(\.$createdAt, .descending)
-        case .views: query = query.sort(\.$views, .descending)
-        }
-        let items = try await query.sort(\.$id, .descending).range(((page - 1) * perPage)..<(page * perPage)).all()
-        return Paged(items: items, page: page, perPage: perPage, total: total)
+    /// Listed videos of some channels (all when nil): one statement for the page, one for the count (see
+    /// `VideoRow` for why these reads skip Fluent's models).
+    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<VideoRecord> {
+        if let channelIDs, channelIDs.isEmpty { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        let sql = try sqlDatabase()
+        let window = PageWindow(page: page, perPage: perPage)
+        var filter: SQLQueryString = VideoRow.listed
+        if let channelIDs { filter = filter + " AND videos.channel_id IN (\(binds: channelIDs))" }
+        let order: SQLQueryString =
+            switch sort {
+            case .newest: "videos.created_at DESC, videos.id DESC"
+            case .views: "videos.views DESC, videos.id DESC"
+            }
+        let rows = try await sql.raw(
+            VideoRow.select + " WHERE " + filter + " ORDER BY " + order + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))"
+        ).all(decoding: VideoRecord.self)
+        let count = try await sql.raw("SELECT COUNT(*) AS count FROM videos WHERE " + filter).first(decoding: CountRow.self)
+        return Paged(items: rows, page: page, perPage: perPage, total: count?.count ?? 0)
     }
 
     /// A video `viewer` may watch, with its channel: anyone's when streamable by link, a private one for its
     /// owner and admins; nil (a 404, so a stranger cannot tell it exists) otherwise.
     public func watchableVideo(id: Int, viewer: User?) async throws -> Video? {
-        guard let video = try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first(),
-            Policy.canWatch(video, by: viewer)
-        else { return nil }
+        let row = try await sqlDatabase().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)
+        guard let video = row?.model(), Policy.canWatch(video, by: viewer) else { return nil }
         return video
+    }
+
+    private func sqlDatabase() throws -> any SQLDatabase {
+        guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError, reason: "the database does not speak SQL") }
+        return sql
     }
 
     /// Any video by id with its channel, whatever its state (for owners' and admins' edits).

@@ -23,16 +23,22 @@ public struct MediaLinks: Sendable {
 
     /// A URL for one of a video's files, carrying its access revision (a privacy change or a takedown revokes
     /// it). Whether the viewer may have one at all is `Policy.mayGetMediaURLs`' question, asked by the caller.
-    func url(key: String, of video: Video, userID: Int? = nil, now: Date = Date()) -> String {
-        base + signer.path(
-            for: MediaGrant(key: key, expires: expiry(now), videoID: video.id ?? 0, revision: video.accessRevision, userID: userID))
+    func url(key: String, of video: VideoRecord, userID: Int? = nil, now: Date = Date()) -> String {
+        base + signer.path(for: MediaGrant(key: key, expires: expiry(now), videoID: video.id, revision: video.accessRevision, userID: userID))
     }
 
     /// A URL for one of a video's files when `viewer` may have one (`Policy.mayGetMediaURLs`), else nil: no one
     /// but admins gets a taken-down video's, no one but its owner a private one's.
-    public func url(key: String?, of video: Video, for viewer: User?) -> String? {
+    public func url(key: String?, of video: VideoRecord, for viewer: User?) -> String? {
         guard let key, Policy.mayGetMediaURLs(video, by: viewer) else { return nil }
         return url(key: key, of: video, userID: viewer?.id)
+    }
+
+    public func url(key: String?, of video: Video, for viewer: User?) -> String? { url(key: key, of: video.record, for: viewer) }
+
+    /// A channel's logo, or the default picture.
+    func logoURL(_ logoKey: String?, site: String) -> String {
+        logoKey.map { url(key: $0) } ?? "\(site)/images/default-logo.svg"
     }
 
     private func expiry(_ now: Date) -> Int64 {

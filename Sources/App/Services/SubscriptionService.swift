@@ -51,7 +51,7 @@ public struct SubscriptionService: Sendable {
     }
 
     /// Newest listed videos of the channels a user follows.
-    public func feed(userID: Int, page: Int = 1, perPage: Int = 24) async throws -> Paged<Video> {
+    public func feed(userID: Int, page: Int = 1, perPage: Int = 24) async throws -> Paged<VideoRecord> {
         let channelIDs = try await Subscription.query(on: db).filter(\.$user.$id == userID).all(\.$channel.$id)
         guard !channelIDs.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
         return try await CatalogService(db: db).listedVideos(channelIDs: channelIDs, page: page, perPage: perPage)

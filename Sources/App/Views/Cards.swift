@@ -15,8 +15,8 @@ struct VideoCard: Encodable {
     /// WebVTT index of the hover storyboard, when the video has one.
     var storyboardURL: String?
 
-    init(_ video: Video, links: MediaLinks, now: Date = Date()) throws {
-        let id = try video.requireID()
+    init(_ video: VideoRecord, links: MediaLinks, now: Date = Date()) {
+        let id = video.id
         self.id = id
         title = video.title
         watchURL = SiteURL.watch(id)
@@ -24,10 +24,10 @@ struct VideoCard: Encodable {
         durationText = Formatting.duration(video.duration)
         channelName = video.channel.name
         channelURL = SiteURL.channel(.value(video.channel.handle)).path
-        channelLogoURL = video.channel.logoURL(links, site: "")
+        channelLogoURL = links.logoURL(video.channel.logoKey, site: "")
         viewsText = Formatting.counted(video.views, "view")
         ageText = Formatting.age(of: video.createdAt, now: now)
-        storyboardURL = video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil
+        storyboardURL = video.hasStoryboard ? "/videos/\(id)/hls/storyboard.vtt" : nil
     }
 }
 

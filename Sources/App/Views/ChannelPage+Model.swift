@@ -20,7 +20,7 @@ struct ChannelPage: Encodable {
     var live: LiveBanner?
 
     /// `videos`: the channel's listed videos (one page of them and how many in all).
-    init(_ channel: Channel, videos: Paged<Video>, links: MediaLinks, subscribe: SubscribeBox) throws {
+    init(_ channel: Channel, videos: Paged<VideoRecord>, links: MediaLinks, subscribe: SubscribeBox) throws {
         title = "\(channel.name) · Videotube"
         name = channel.name
         handle = channel.handle
@@ -29,7 +29,7 @@ struct ChannelPage: Encodable {
         joinedText = "Joined \(Formatting.day(channel.createdAt))"
         subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
         videoCountText = Formatting.counted(videos.total, "video")
-        self.videos = try videos.items.map { try VideoCard($0, links: links) }
+        self.videos = videos.items.map { VideoCard($0, links: links) }
         bannerURL = channel.bannerKey.map { links.url(key: $0) }
         language = channel.language
         category = channel.category

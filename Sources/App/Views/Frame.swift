@@ -1,5 +1,20 @@
 import Vapor
 
+/// The fingerprinted URLs of the files pages load (cached for a year; a new build gets new URLs).
+struct AssetURLs: Encodable, Sendable {
+    var css, siteJS, watchJS, uploadJS, studioJS, liveJS, logo: String
+
+    init(_ assets: StaticAssets) {
+        css = assets.url("css/site.css")
+        siteJS = assets.url("js/site.js")
+        watchJS = assets.url("js/watch.js")
+        uploadJS = assets.url("js/upload.js")
+        studioJS = assets.url("js/studio.js")
+        liveJS = assets.url("js/live.js")
+        logo = assets.url("images/logo.svg")
+    }
+}
+
 /// What every page's frame shows: who is signed in, the CSRF token for its forms, a one-off notice.
 struct PageFrame: Encodable {
     var signedIn: Bool
@@ -8,6 +23,7 @@ struct PageFrame: Encodable {
     var csrf: String
     var notice: String?
     var logoutAction = SiteURL.logout.path
+    var assets: AssetURLs
 }
 
 /// A page model with the frame beside its own keys, so templates read `#(title)` and `#(frame.username)`.
@@ -28,7 +44,7 @@ extension Request {
     var frame: PageFrame {
         PageFrame(
             signedIn: user != nil, username: user?.username ?? "", isAdmin: user?.isAdmin ?? false, csrf: csrfToken,
-            notice: query[String.self, at: "notice"].flatMap { Notice(rawValue: $0)?.text })
+            notice: query[String.self, at: "notice"].flatMap { Notice(rawValue: $0)?.text }, assets: services.assetURLs)
     }
 
     /// Renders a Leaf template with the page frame.
