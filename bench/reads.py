@@ -250,11 +250,12 @@ def markdown(r):
         lines.append(f"| {x['name']} | {x['rps']:.0f} | {x['rps'] / d['rps']:.1f}× | {x['p99']:.1f} ms | {x['cpu'] * 100:.0f}% |")
     lines += [
         "",
-        f"`/all_videos` does {r['all_videos']['rps'] / r['floor']['rps'] * 100:.0f}% of the floor's requests. A profile of it "
-        "(`perf record -g`, release build, under this load) put about 30% of its CPU in decoding the 24 rows with SQLKit's "
-        "Codable row decoder, 11% in Foundation's JSONEncoder and 11% in signing media URLs (signed paths are now reused "
-        "within their hour); pages add Leaf rendering. The static asset is served from memory with its validators and gzip "
-        "made at start.",
+        f"`/all_videos` does {r['all_videos']['rps'] / r['floor']['rps'] * 100:.0f}% of the floor's requests. Profiles of it "
+        "(`perf record -g`, release build, under this load) led the work so far: Fluent's models (a `Mirror` walk per row and "
+        "generic metadata on every property access), then SQLKit's Codable row decoder and an HMAC per media URL were the top "
+        "costs, and are gone from this path (rows read straight from SQLite into plain values, signed paths reused within "
+        "their hour). The top cost now is Foundation's JSONEncoder (18%), then reading the rows (7%); the pages (home, "
+        "watch) are slower still and not profiled yet. The static asset is served from memory with its validators and gzip made at start.",
         "",
     ]
     return lines

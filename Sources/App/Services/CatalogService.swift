@@ -1,6 +1,8 @@
 import Fluent
 import Foundation
 import SQLKit
+import SQLiteKit
+import SQLiteNIO
 import Vapor
 
 /// How listings are ordered.
@@ -23,13 +25,17 @@ public struct CatalogService: Sendable {
 
     public init(db: any Database) { self.db = db }
 
-    public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<VideoRecord> {
+    public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<
+        VideoRecord
+    > {
         try await listedVideos(channelIDs: channelID.map { [$0] }, sort: sort, page: page, perPage: perPage)
     }
 
     /// Listed videos of some channels (all when nil): one statement for the page, one for the count (see
     /// `VideoRow` for why these reads skip Fluent's models).
-    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<VideoRecord> {
+    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<
+        VideoRecord
+    > {
         if let channelIDs, channelIDs.isEmpty { return Paged(items: [], page: page, perPage: perPage, total: 0) }
         let sql = try sqlDatabase()
         let window = PageWindow(page: page, perPage: perPage)
@@ -40,9 +46,10 @@ public struct CatalogService: Sendable {
             case .newest: "videos.created_at DESC, videos.id DESC"
             case .views: "videos.views DESC, videos.id DESC"
             }
-        let rows = try await sql.raw(
-            VideoRow.select + " WHERE " + filter + " ORDER BY " + order + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))"
-        ).all(decoding: VideoRecord.self)
+        let query =
+            VideoRow.select + " WHERE " + filter + " ORDER BY " + order
+            + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))"
+        let rows = try await records(query)
         let count = try await sql.raw("SELECT COUNT(*) AS count FROM videos WHERE " + filter).first(decoding: CountRow.self)
         return Paged(items: rows, page: page, perPage: perPage, total: count?.count ?? 0)
     }
@@ -53,6 +60,18 @@ public struct CatalogService: Sendable {
         let row = try await sqlDatabase().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)
         guard let video = row?.model(), Policy.canWatch(video, by: viewer) else { return nil }
         return video
+    }
+
+    /// The records a `VideoRow.select` query finds: on SQLite read straight from its rows, elsewhere through SQLKit.
+    private func records(_ query: SQLQueryString) async throws -> [VideoRecord] {
+        let sql = try sqlDatabase()
+        guard let sqlite = db as? any SQLiteDatabase else { return try await sql.raw(query).all(decoding: VideoRecord.self) }
+        let (text, binds) = sql.serialize(query)
+        let values = try binds.map { try SQLiteDataEncoder().encode($0) }
+        return try await sqlite.query(text, values).map { row in
+            guard let record = VideoRow(sqlite: row) else { throw Abort(.internalServerError, reason: "a video row could not be read") }
+            return VideoRecord(row: record)
+        }
     }
 
     private func sqlDatabase() throws -> any SQLDatabase {
