@@ -21,7 +21,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, cpu_seconds, free_port, pids_of, wait_http  # noqa: E402
+from run import ROOT, cpu_seconds, free_port, pids_of, start_nginx, stop_all, wait_http  # noqa: E402
 
 VIDEOS = 24
 
@@ -180,20 +180,7 @@ def run_all(binary, seconds=10, connections=32):
         www.mkdir()
         (www / "all_videos.json").write_bytes(body)
         shutil.copy(ROOT / "Public" / "css" / "site.css", www / "site.css")
-        conf = work / "nginx.conf"
-        conf.write_text(f"""
-worker_processes auto;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  sendfile on; tcp_nopush on; keepalive_requests 100000;
-  types {{ application/json json; text/css css; }}
-  server {{ listen 127.0.0.1:{nginx_port}; root {www}; }}
-}}
-""")
-        nginx = subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+        nginx = start_nginx(work, www, nginx_port, "application/json json; text/css css;")
         procs.append(nginx)
         wait_http(f"http://127.0.0.1:{nginx_port}/all_videos.json")
         print("  (installing Django and gunicorn for the reference view…)", flush=True)
@@ -222,13 +209,7 @@ http {{
         results["connections"], results["seconds"] = connections, seconds
         return results
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 

@@ -77,6 +77,35 @@ def peak_rss_mb(pids):
     return total / 1024
 
 
+def start_nginx(work, www, port, types):
+    """nginx serving `www` on loopback (sendfile, no access log) for a side-by-side run; `types` is nginx's `types` body."""
+    conf = work / "nginx.conf"
+    conf.write_text(f"""
+worker_processes auto;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on; tcp_nopush on; keepalive_requests 100000;
+  types {{ {types} }}
+  server {{ listen 127.0.0.1:{port}; root {www}; }}
+}}
+""")
+    return subprocess.Popen([shutil.which("nginx") or "/usr/sbin/nginx", "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+
+
+def stop_all(procs):
+    """SIGTERM to every process, then a kill for any still running after 15 s."""
+    for p in procs:
+        p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def wrk(url, size, seconds, connections, range_bytes=1 << 20):
     script = tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False)
     if range_bytes:
@@ -167,21 +196,7 @@ def main():
         www = work / "www"
         www.mkdir()
         os.link(stored, www / "clip.mp4")
-        conf = work / "nginx.conf"
-        conf.write_text(f"""
-worker_processes auto;
-pid {work}/nginx.pid;
-error_log {work}/nginx-error.log;
-events {{ worker_connections 1024; }}
-http {{
-  access_log off;
-  sendfile on; tcp_nopush on; keepalive_requests 100000;
-  types {{ video/mp4 mp4; }}
-  server {{ listen 127.0.0.1:{nginx_port}; root {www}; }}
-}}
-""")
-        nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-        nginx = subprocess.Popen([nginx_bin, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+        nginx = start_nginx(work, www, nginx_port, "video/mp4 mp4;")
         procs.append(nginx)
         wait_http(f"http://127.0.0.1:{nginx_port}/clip.mp4")
         probe = urllib.request.urlopen(urllib.request.Request(f"http://127.0.0.1:{nginx_port}/clip.mp4", method="HEAD"))
@@ -211,13 +226,7 @@ http {{
             print("Live capacity…", flush=True)
             pipeline_lines += live_capacity.markdown(live_capacity.measure(args.binary))
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
     nginx_r = results[0]
