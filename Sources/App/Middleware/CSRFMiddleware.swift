@@ -41,8 +41,6 @@ struct CSRFMiddleware: AsyncMiddleware {
 
     /// Constant-time comparison.
     static func equal(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        guard x.count == y.count else { return false }
-        return zip(x, y).reduce(0) { $0 | ($1.0 ^ $1.1) } == 0
+        URLSigner.constantTimeEqual(Array(a.utf8), Array(b.utf8))
     }
 }

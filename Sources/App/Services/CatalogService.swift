@@ -37,7 +37,7 @@ public struct CatalogService: Sendable {
         VideoRecord
     > {
         if let channelIDs, channelIDs.isEmpty { return Paged(items: [], page: page, perPage: perPage, total: 0) }
-        let sql = try sqlDatabase()
+        let sql = try db.sql()
         let window = PageWindow(page: page, perPage: perPage)
         var filter: SQLQueryString = VideoRow.listed
         if let channelIDs { filter = filter + " AND videos.channel_id IN (\(binds: channelIDs))" }
@@ -57,14 +57,14 @@ public struct CatalogService: Sendable {
     /// A video `viewer` may watch, with its channel: anyone's when streamable by link, a private one for its
     /// owner and admins; nil (a 404, so a stranger cannot tell it exists) otherwise.
     public func watchableVideo(id: Int, viewer: User?) async throws -> Video? {
-        let row = try await sqlDatabase().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)
+        let row = try await db.sql().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)
         guard let video = row?.model(), Policy.canWatch(video, by: viewer) else { return nil }
         return video
     }
 
     /// The records a `VideoRow.select` query finds: on SQLite read straight from its rows, elsewhere through SQLKit.
     private func records(_ query: SQLQueryString) async throws -> [VideoRecord] {
-        let sql = try sqlDatabase()
+        let sql = try db.sql()
         guard let sqlite = db as? any SQLiteDatabase else { return try await sql.raw(query).all(decoding: VideoRecord.self) }
         let (text, binds) = sql.serialize(query)
         let values = try binds.map { try SQLiteDataEncoder().encode($0) }
@@ -72,11 +72,6 @@ public struct CatalogService: Sendable {
             guard let record = VideoRow(sqlite: row) else { throw Abort(.internalServerError, reason: "a video row could not be read") }
             return VideoRecord(row: record)
         }
-    }
-
-    private func sqlDatabase() throws -> any SQLDatabase {
-        guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError, reason: "the database does not speak SQL") }
-        return sql
     }
 
     /// Any video by id with its channel, whatever its state (for owners' and admins' edits).

@@ -19,7 +19,7 @@ struct LoginThrottle: Sendable {
 
     /// Counts one attempt for `subject` and returns the count in the current window and when the window ends.
     func hit(_ subject: String, now: Date) async throws -> (count: Int, windowEnds: Date) {
-        let sql = try sqlDatabase()
+        let sql = try db.sql()
         let at = Int64(now.timeIntervalSince1970)
         let expired = at - Int64(window)
         let row = try await sql.raw(
@@ -37,24 +37,19 @@ struct LoginThrottle: Sendable {
 
     /// Takes one attempt back (a successful sign-in does not count against its address).
     func forgive(_ subject: String) async throws {
-        try await sqlDatabase().raw(
+        try await db.sql().raw(
             "UPDATE \(ident: Self.schema) SET failures = failures - 1 WHERE subject = \(bind: subject) AND failures > 0"
         ).run()
     }
 
     /// Forgets a subject's attempts (a successful sign-in to the account).
     func reset(_ subject: String) async throws {
-        try await sqlDatabase().raw("DELETE FROM \(ident: Self.schema) WHERE subject = \(bind: subject)").run()
+        try await db.sql().raw("DELETE FROM \(ident: Self.schema) WHERE subject = \(bind: subject)").run()
     }
 
     /// Drops counters whose window ended, so the table stays small.
     func sweep(now: Date) async throws {
         let expired = Int64(now.timeIntervalSince1970) - Int64(window)
-        try await sqlDatabase().raw("DELETE FROM \(ident: Self.schema) WHERE window_start <= \(bind: expired)").run()
-    }
-
-    private func sqlDatabase() throws -> any SQLDatabase {
-        guard let sql = db as? any SQLDatabase else { throw Abort(.internalServerError, reason: "the database does not speak SQL") }
-        return sql
+        try await db.sql().raw("DELETE FROM \(ident: Self.schema) WHERE window_start <= \(bind: expired)").run()
     }
 }

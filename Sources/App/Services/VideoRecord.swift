@@ -6,8 +6,8 @@ import SQLiteNIO
 /// The read pattern for hot pages and listings: one SQL statement through SQLKit with the join, the filters and
 /// the order in SQL, each row decoded into this plain value, and pages and JSON made from the value. No Fluent model
 /// on the way: a profile of `/all_videos` spent most of its CPU in Fluent's models (a `Mirror` walk per row, and
-/// generic metadata looked up on every property access). Fluent stays for writes and migrations; `model()` makes
-/// one when a write follows a read.
+/// generic metadata looked up on every property access). Fluent stays for writes and migrations; `VideoRow.model()`
+/// makes one when a write follows a read.
 public struct VideoRecord: Sendable, Decodable {
     /// The channel as a listing shows it.
     public struct ChannelSummary: Sendable {
@@ -41,15 +41,11 @@ public struct VideoRecord: Sendable, Decodable {
     public var accessRevision: Int
     public var channel: ChannelSummary
 
-    /// Everything else a `Video` model has, kept for `model()`.
-    var row: VideoRow
-
     public init(from decoder: any Decoder) throws {
         try self.init(row: VideoRow(from: decoder))
     }
 
     init(row r: VideoRow) {
-        row = r
         id = r.id
         title = r.title
         description = r.description
@@ -74,9 +70,6 @@ public struct VideoRecord: Sendable, Decodable {
             id: r.channel_id, ownerID: r.c_owner_id, handle: r.c_handle, name: r.c_name, logoKey: r.c_logo_key,
             subscribersCount: r.c_subscribers_count)
     }
-
-    /// A Fluent model of the video (with its channel), for the reads that a write or a model-only API follows.
-    func model() -> Video { row.model() }
 }
 
 /// One row of `VideoRow.select`, as the columns are named.
