@@ -35,12 +35,18 @@ run: release
 test: test-deps build
 	swift build --build-tests
 	$(MAKE) --no-print-directory pg-start
-	@status=0; \
-	echo "== Swift suites on SQLite"; swift test --skip-build || status=1; \
-	echo "== Swift app suites on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests || status=1; \
-	echo "== End-to-end (real binary, curl, ffprobe, chromium)"; VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e || status=1; \
-	echo "== End-to-end on PostgreSQL"; DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security" || status=1; \
-	$(MAKE) --no-print-directory pg-stop; exit $$status
+	@mkdir -p test-output; failed=""; \
+	step() { name=$$1; shift; echo "== $$name"; "$$@" 2>&1 | tee "test-output/$$name.log"; \
+		[ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$name"; }; \
+	step swift-sqlite swift test --skip-build; \
+	step swift-postgres env DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests; \
+	step e2e-sqlite env VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e; \
+	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security"; \
+	$(MAKE) --no-print-directory pg-stop; \
+	if [ -n "$$failed" ]; then \
+		echo "== FAILED:$$failed (full logs in test-output/)"; \
+		for name in $$failed; do echo "-- $$name"; grep -E "✘|FAILED|Error|error:|Fatal|assert" "test-output/$$name.log" | grep -v " info " | tail -40; done; \
+		exit 1; fi; echo "== all suites passed"
 
 # A throwaway PostgreSQL server for the test suites, owned by the postgres user, on a private port.
 pg-start:

@@ -53,11 +53,11 @@ final class KeyAuthorizer: PublishAuthorizer, @unchecked Sendable {
 
 @Suite("RTMP server with a real publisher", .serialized)
 struct RTMPServerTests {
-    func start(_ authorizer: KeyAuthorizer, idle: TimeAmount = .seconds(30)) async throws -> (any Channel, Int) {
+    func start(_ authorizer: KeyAuthorizer, handshake: TimeAmount = .seconds(10), idle: TimeAmount = .seconds(30)) async throws -> (any Channel, Int) {
         var logger = Logger(label: "rtmp-test")
         logger.logLevel = .notice
         let server = RTMPServer(
-            configuration: .init(host: "127.0.0.1", port: 0, handshakeTimeout: .seconds(2), idleTimeout: idle),
+            configuration: .init(host: "127.0.0.1", port: 0, handshakeTimeout: handshake, idleTimeout: idle),
             authorizer: authorizer, logger: logger)
         let channel = try await server.start(group: MultiThreadedEventLoopGroup.singleton)
         return (channel, try #require(channel.localAddress?.port))
@@ -121,14 +121,18 @@ struct RTMPServerTests {
     @Test("Garbage, a stalled handshake and a half message are closed with a log line; a publisher alongside is untouched")
     func hostilePeersDoNotDisturbOthers() async throws {
         let authorizer = KeyAuthorizer(goodKey: "good-key")
-        let (channel, port) = try await start(authorizer, idle: .seconds(2))
+        // The handshake limit is generous enough for ffmpeg to start on a loaded machine; the hostile peers
+        // come once it is publishing.
+        let (channel, port) = try await start(authorizer, handshake: .seconds(5), idle: .seconds(2))
         defer { channel.close(promise: nil) }
-        let publisher = Task { try await publish("rtmp://127.0.0.1:\(port)/live/good-key", seconds: 4) }
-        try await Task.sleep(nanoseconds: 500_000_000)
+        let publisher = Task { try await publish("rtmp://127.0.0.1:\(port)/live/good-key", seconds: 8) }
+        for _ in 0..<100 where authorizer.lock.withLock({ authorizer.sinks.isEmpty }) {
+            try await Task.sleep(nanoseconds: 100_000_000)
+        }
 
         // An HTTP request, a wrong version, a silent peer and a huge announced message.
         let closedHTTP = try RawSocket.closedAfterSending(port: port, Array("GET / HTTP/1.1\r\nHost: x\r\n\r\n".utf8), wait: 3)
-        let closedSilent = try RawSocket.closedAfterSending(port: port, [3] + [UInt8](repeating: 1, count: 100), wait: 4)
+        let closedSilent = try RawSocket.closedAfterSending(port: port, [3] + [UInt8](repeating: 1, count: 100), wait: 8)
         var hugeMessage: [UInt8] = [3] + [UInt8](repeating: 0, count: 1536)
         hugeMessage += [UInt8](repeating: 0, count: 1536)  // C2 (after S0S1S2, which we ignore)
         hugeMessage += [0x03, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0x14, 0, 0, 0, 0]  // 16 MB command message
@@ -140,7 +144,7 @@ struct RTMPServerTests {
         let (status, errors) = try await publisher.value
         #expect(status == 0, "\(errors)")
         let sink = try #require(authorizer.lock.withLock { authorizer.sinks.first })
-        #expect(sink.lock.withLock { sink.video } >= 90)
+        #expect(sink.lock.withLock { sink.video } >= 180)
     }
 }
 
@@ -163,13 +167,13 @@ extension RTMPServerTests {
         let socket = try RawSocket.open(port: port, sending: bytes)
         defer { close(socket) }
         var reason: String?
-        while Date().timeIntervalSince(started) < 8 {
+        while Date().timeIntervalSince(started) < 10 {
             reason = authorizer.lock.withLock { authorizer.sinks.first }.flatMap { sink in sink.lock.withLock { sink.endedReason } }
             if reason != nil { break }
             try await Task.sleep(nanoseconds: 100_000_000)
         }
         #expect(reason == "the publisher went silent")
-        #expect(Date().timeIntervalSince(started) < 5)
+        #expect(Date().timeIntervalSince(started) < 7.5)
     }
 }
 
