@@ -22,6 +22,8 @@ public struct AppServices: Sendable {
     let uploadLocks = UploadLocks()
     /// Access revisions of videos, so the media listener refuses URLs made before a privacy change or takedown.
     public let mediaRevisions = MediaRevisions()
+    /// Responses every signed-out visitor gets alike, until the catalog changes.
+    public let sharedReads = SharedReads()
     /// Publishers live on this node, and the pages watching them.
     public let live = LiveRegistry()
     public let viewers = ViewerCounter()
@@ -81,6 +83,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M006_Processing())
     app.migrations.add(M007_Live())
     app.migrations.add(M008_SecurityHardening())
+    app.migrations.add(M009_CatalogVersion())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -124,6 +127,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.middleware.use(AuthenticationMiddleware())
     app.middleware.use(VisitorMiddleware())
     app.middleware.use(CSRFMiddleware())
+    app.middleware.use(SharedReadsMiddleware())
 
     let storage: any MediaStorage
     do {

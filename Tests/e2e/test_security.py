@@ -357,9 +357,9 @@ def test_security_throwaway_visitor_cookies_count_one_view(server):
     video = server.video_id
     views = as_json(call(server.base, "GET", f"/api/v1/videos/{video}")[2])["views"]
     for _ in range(5):
-        _, got, _ = call(server.base, "GET", "/")
+        _, got, _ = call(server.base, "GET", "/login")  # the page with forms for visitors gives a visitor id
         visitor = got["set-cookie"].split(";")[0]
-        html = call(server.base, "GET", "/", headers={"Cookie": visitor})[2].decode()
+        html = call(server.base, "GET", "/login", headers={"Cookie": visitor})[2].decode()
         csrf = html.split('name="csrf-token" content="')[1].split('"')[0]
         call(server.base, "POST", f"/api/v1/videos/{video}/views", headers={"Cookie": visitor, "X-CSRF-Token": csrf})
     assert as_json(call(server.base, "GET", f"/api/v1/videos/{video}")[2])["views"] == views + 1

@@ -28,11 +28,14 @@ struct APIController {
     }
 
     /// GET /api/v1/videos
-    func videos(req: Request) async throws -> PageDTO<VideoDTO> {
+    func videos(req: Request) async throws -> Response {
         let (page, perPage, sort) = try Self.listParameters(req)
-        let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
-        let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        return try await req.shared("api.videos|\(sort.rawValue)|\(page)|\(perPage)") {
+            let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
+            let links = req.mediaLinks, site = req.siteBase
+            return PageDTO(
+                data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        }
     }
 
     /// GET /api/v1/videos/:id
@@ -46,9 +49,11 @@ struct APIController {
     }
 
     /// GET /api/v1/channels
-    func channels(req: Request) async throws -> ListDTO<ChannelDTO> {
-        let links = req.mediaLinks, site = req.siteBase
-        return ListDTO(data: try await req.catalog.channels().map { try $0.toDTO(links: links, site: site) })
+    func channels(req: Request) async throws -> Response {
+        try await req.shared("api.channels") {
+            let links = req.mediaLinks, site = req.siteBase
+            return ListDTO(data: try await req.catalog.channels().map { try $0.toDTO(links: links, site: site) })
+        }
     }
 
     /// GET /api/v1/channels/:id — a numeric id or `@handle`.

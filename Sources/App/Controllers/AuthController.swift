@@ -23,6 +23,7 @@ struct AuthController {
     /// GET /signup
     func signUpPage(req: Request) async throws -> Response {
         if req.user != nil { return req.redirect(to: SiteURL.studio.path) }
+        req.offerFormsToVisitors()
         return try await req.render("signup", AuthPage(.signUp, next: Self.safeNext(req.query["next"])))
             .encodeResponse(for: req)
     }
@@ -39,6 +40,7 @@ struct AuthController {
             page.username = form.username ?? ""
             page.email = form.email ?? ""
             page.errors = failure.problems
+            req.offerFormsToVisitors()
             return try await req.render("signup", page, status: .badRequest)
         }
     }
@@ -46,6 +48,7 @@ struct AuthController {
     /// GET /login
     func loginPage(req: Request) async throws -> Response {
         if req.user != nil { return req.redirect(to: Self.safeNext(req.query["next"]) ?? "/") }
+        req.offerFormsToVisitors()
         return try await req.render("login", AuthPage(.signIn, next: Self.safeNext(req.query["next"])))
             .encodeResponse(for: req)
     }
@@ -62,6 +65,7 @@ struct AuthController {
             var page = AuthPage(.signIn, next: next)
             page.username = form.username ?? ""
             page.errors = [failure.reason]
+            req.offerFormsToVisitors()
             let response = try await req.render("login", page, status: failure.status)
             response.headers.add(contentsOf: failure.headers)
             return response

@@ -4,8 +4,12 @@ import Vapor
 /// The site's server-rendered pages.
 struct PageController {
     /// GET /
-    func home(req: Request) async throws -> View {
+    func home(req: Request) async throws -> Response {
         let (page, perPage, sort) = try APIController.listParameters(req)
+        return try await req.shared("home|\(sort.rawValue)|\(page)|\(perPage)") { try await home(req, page: page, perPage: perPage, sort: sort) }
+    }
+
+    private func home(_ req: Request, page: Int, perPage: Int, sort: VideoSort) async throws -> Response {
         let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks
         let more = page * perPage < result.total ? page + 1 : nil
@@ -15,42 +19,55 @@ struct PageController {
             .map { channel, count in LiveCard(channel, viewers: count, links: links) }
         return try await req.render(
             "home",
-            HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live))
+            HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live)
+        ).encodeResponse(for: req)
     }
 
     /// GET /channels
-    func channels(req: Request) async throws -> View {
-        let links = req.mediaLinks
-        let counts = try await req.catalog.videoCounts(listedOnly: true)
-        let cards = try await req.catalog.channels().map { ChannelCard($0, videoCount: counts[$0.id ?? 0] ?? 0, links: links) }
-        return try await req.render("channels", ChannelsPage(channels: cards))
+    func channels(req: Request) async throws -> Response {
+        try await req.shared("channels") {
+            let links = req.mediaLinks
+            let counts = try await req.catalog.videoCounts(listedOnly: true)
+            let cards = try await req.catalog.channels().map { ChannelCard($0, videoCount: counts[$0.id ?? 0] ?? 0, links: links) }
+            return try await req.render("channels", ChannelsPage(channels: cards)).encodeResponse(for: req)
+        }
     }
 
     /// GET /@handle
-    func channel(req: Request) async throws -> View {
+    func channel(req: Request) async throws -> Response {
         let raw = req.parameters.get("handle") ?? ""
+        return try await req.shared("channel|" + raw) { try await channel(req, raw: raw) }
+    }
+
+    private func channel(_ req: Request, raw: String) async throws -> Response {
         guard raw.hasPrefix("@"), let channel = try await req.catalog.channel(handle: String(raw.dropFirst())) else {
             throw Abort(.notFound)
         }
         let videos = try await req.catalog.listedVideos(channelID: try channel.requireID(), page: 1, perPage: 100)
         let subscribe = try await subscribeBox(channel, req: req, back: SiteURL.channel(.value(channel.handle)).path)
         let page = try ChannelPage(channel, videos: videos, links: req.mediaLinks, subscribe: subscribe)
-        return try await req.render("channel", page)
+        return try await req.render("channel", page).encodeResponse(for: req)
     }
 
     /// GET /watch?v=ID
-    func watch(req: Request) async throws -> View {
+    func watch(req: Request) async throws -> Response {
         let raw = req.query[String.self, at: "v"] ?? ""
-        guard let id = Int(raw), id > 0, let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
-            throw Abort(.notFound, reason: "This video isn't available: it may have been removed, made private, or the link is wrong.")
-        }
+        guard let id = Int(raw), id > 0 else { throw Self.unavailable }
+        return try await req.shared("watch|\(id)") { try await watch(req, id: id) }
+    }
+
+    static let unavailable = Abort(
+        .notFound, reason: "This video isn't available: it may have been removed, made private, or the link is wrong.")
+
+    private func watch(_ req: Request, id: Int) async throws -> Response {
+        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else { throw Self.unavailable }
         let links = req.mediaLinks
         let channel = video.channel
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
         let page = WatchPage(
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await subscribeBox(channel, req: req, back: SiteURL.watch(id)))
-        return try await req.render("watch", page)
+        return try await req.render("watch", page).encodeResponse(for: req)
     }
 
     private func subscribeBox(_ channel: Channel, req: Request, back: String) async throws -> SubscribeBox {

@@ -5,10 +5,12 @@ import Vapor
 /// The reference Django back end's JSON routes, with its exact keys, for its Angular front end.
 struct ReferenceController {
     /// GET /all_videos
-    func allVideos(req: Request) async throws -> AllVideosDTO {
-        let videos = try await req.catalog.listedVideos(page: 1, perPage: 500).items
-        let links = req.mediaLinks, site = req.siteBase
-        return AllVideosDTO(all_videos: videos.map { $0.toReference(links: links, site: site) })
+    func allVideos(req: Request) async throws -> Response {
+        try await req.shared("all_videos") {
+            let videos = try await req.catalog.listedVideos(page: 1, perPage: 500).items
+            let links = req.mediaLinks, site = req.siteBase
+            return AllVideosDTO(all_videos: videos.map { $0.toReference(links: links, site: site) })
+        }
     }
 
     /// GET /video_metadata/:id
@@ -30,9 +32,11 @@ struct ReferenceController {
     }
 
     /// GET /all_channels
-    func allChannels(req: Request) async throws -> AllChannelsDTO {
-        let links = req.mediaLinks, site = req.siteBase
-        return AllChannelsDTO(all_channels: try await req.catalog.channels().map { try $0.toReference(links: links, site: site) })
+    func allChannels(req: Request) async throws -> Response {
+        try await req.shared("all_channels") {
+            let links = req.mediaLinks, site = req.siteBase
+            return AllChannelsDTO(all_channels: try await req.catalog.channels().map { try $0.toReference(links: links, site: site) })
+        }
     }
 
     /// GET /channel/:id — `{"channel": "<JSON string>"}`, a string the front end parses again, as the reference did.

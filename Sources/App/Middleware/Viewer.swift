@@ -44,11 +44,24 @@ extension Request {
         return user
     }
 
-    /// This browser's visitor id (made by `VisitorMiddleware` when it had none). Only a cookie this server signed
-    /// counts, so a made-up one is no visitor at all.
+    private struct NewVisitorKey: Vapor.StorageKey { typealias Value = String }
+
+    /// This browser's visitor id, from its cookie. Only a cookie this server signed counts, so a made-up one is no
+    /// visitor at all.
     var visitorID: String? {
-        get { storage[VisitorKey.self] ?? (cookies[Cookies.visitor]?.string).flatMap { VisitorCookie.verify($0, secret: services.config.secret) } }
-        set { storage[VisitorKey.self] = newValue }
+        storage[NewVisitorKey.self] ?? (cookies[Cookies.visitor]?.string).flatMap { VisitorCookie.verify($0, secret: services.config.secret) }
+    }
+
+    /// The id given to this browser on this request (`VisitorMiddleware` sends its cookie).
+    var newVisitorID: String? { storage[NewVisitorKey.self] }
+
+    /// This browser's visitor id, made now if it has none: a page whose forms a signed-out visitor may post calls
+    /// this (through its frame), and its CSRF token is bound to the id.
+    func visitorForForms() -> String {
+        if let visitor = visitorID { return visitor }
+        let visitor = String(Secrets.token(prefix: "").prefix(32))
+        storage[NewVisitorKey.self] = visitor
+        return visitor
     }
 
     /// The CSRF token forms on this page carry: an HMAC of the session (or, signed out, the visitor id), so
@@ -58,7 +71,7 @@ extension Request {
         if case .session(let token)? = viewer?.method {
             binding = "session:" + token
         } else {
-            binding = "visitor:" + (visitorID ?? "")
+            binding = "visitor:" + visitorForForms()
         }
         let mac = HMAC<SHA256>.authenticationCode(for: Data(("csrf|" + binding).utf8), using: SymmetricKey(data: services.config.secret))
         return URLSigner.base64URL(Array(mac))

@@ -3,19 +3,17 @@ import Fluent
 import Media
 import Vapor
 
-/// Gives every browser a visitor cookie on its first page, so anonymous views count once and sign-in forms
-/// can carry a CSRF token.
+/// Sends the visitor cookie to a browser that got its first visitor id on this request: only pages with forms
+/// for signed-out visitors (sign-in, sign-up) make one, so every other page is the same for everyone signed
+/// out and costs no random bytes, HMAC or cookie.
 struct VisitorMiddleware: AsyncMiddleware {
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
-        guard request.visitorID == nil, request.method == .GET, !request.url.path.hasPrefix("/api/") else {
-            return try await next.respond(to: request)
-        }
-        let visitor = String(Secrets.token(prefix: "").prefix(32))
-        request.visitorID = visitor
         let response = try await next.respond(to: request)
-        response.cookies[Cookies.visitor] = HTTPCookies.Value(
-            string: VisitorCookie.sign(visitor, secret: request.services.config.secret), maxAge: 365 * 86400, path: "/",
-            isSecure: request.isHTTPS, isHTTPOnly: true, sameSite: .lax)
+        if let visitor = request.newVisitorID {
+            response.cookies[Cookies.visitor] = HTTPCookies.Value(
+                string: VisitorCookie.sign(visitor, secret: request.services.config.secret), maxAge: 365 * 86400, path: "/",
+                isSecure: request.isHTTPS, isHTTPOnly: true, sameSite: .lax)
+        }
         return response
     }
 }

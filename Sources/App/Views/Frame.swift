@@ -41,9 +41,17 @@ struct Framed<Page: Encodable>: Encodable {
 }
 
 extension Request {
+    private struct FormsForVisitorsKey: Vapor.StorageKey { typealias Value = Bool }
+
+    /// Marks this page as one with forms a signed-out visitor posts (sign-in, sign-up): its frame carries a CSRF
+    /// token, which gives the browser a visitor id. Other pages carry one only for signed-in users, so they are
+    /// the same for every signed-out visitor.
+    func offerFormsToVisitors() { storage[FormsForVisitorsKey.self] = true }
+
     var frame: PageFrame {
-        PageFrame(
-            signedIn: user != nil, username: user?.username ?? "", isAdmin: user?.isAdmin ?? false, csrf: csrfToken,
+        let csrf = user != nil || storage[FormsForVisitorsKey.self] == true ? csrfToken : ""
+        return PageFrame(
+            signedIn: user != nil, username: user?.username ?? "", isAdmin: user?.isAdmin ?? false, csrf: csrf,
             notice: query[String.self, at: "notice"].flatMap { Notice(rawValue: $0)?.text }, assets: services.assetURLs)
     }
 
