@@ -182,7 +182,7 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
                 let entry = WatchLogRecorder.Entry(
                     videoID: event.grant.videoID, userID: event.grant.userID, remoteAddress: event.remoteAddress,
                     userAgent: event.userAgent, source: "media", status: event.status, at: Date())
-                Task { await recorder.record(entry) }
+                recorder.record(entry)
             }
         }, isCurrent: { revisions.isCurrent($0) })
     configuration.trustedProxies = services.config.trustedProxies

@@ -1,4 +1,5 @@
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -56,6 +57,7 @@ public final class MediaServer: Sendable {
 
     public let configuration: Configuration
     private let logger: Logger
+    private let verified = VerifiedLinks()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "videotube.media")) {
         self.configuration = configuration
@@ -66,6 +68,7 @@ public final class MediaServer: Sendable {
     public func start(group: EventLoopGroup) async throws -> Channel {
         let configuration = self.configuration
         let logger = self.logger
+        let verified = self.verified
         return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -73,11 +76,14 @@ public final class MediaServer: Sendable {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    // Every header this listener sends is made here from the file and the range (no user text), so NIO's
+                    // outbound header validation would only re-check our own constants on each response.
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
+                        withErrorHandling: true, withOutboundHeaderValidation: false)
                     try channel.pipeline.syncOperations.addHandler(
                         IdleStateHandler(readTimeout: .seconds(configuration.idleTimeout)))
                     try channel.pipeline.syncOperations.addHandler(
-                        MediaHTTPHandler(configuration: configuration, logger: logger))
+                        MediaHTTPHandler(configuration: configuration, verified: verified, logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -90,11 +96,13 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPServerResponsePart
 
     private let configuration: MediaServer.Configuration
+    private let verified: VerifiedLinks
     private let logger: Logger
     private var head: HTTPRequestHead?
 
-    init(configuration: MediaServer.Configuration, logger: Logger) {
+    init(configuration: MediaServer.Configuration, verified: VerifiedLinks, logger: Logger) {
         self.configuration = configuration
+        self.verified = verified
         self.logger = logger
     }
 
@@ -127,15 +135,17 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return sendText(context, head, 405, "Only GET and HEAD are served here.\n", extra: [("Allow", "GET, HEAD")])
         }
         if head.uri == "/healthz" { return sendText(context, head, 200, "ok\n") }
-        guard let grant = configuration.signer.verify(target: head.uri), configuration.isCurrent?(grant) ?? true else {
+        guard let link = verified.link(for: head.uri, signer: configuration.signer, storage: configuration.storage),
+            configuration.isCurrent?(link.grant) ?? true
+        else {
             return sendText(context, head, 403, "This media link is invalid or has expired: reload the page for a fresh one.\n")
         }
+        let grant = link.grant
         // Open first and fstat the descriptor, so size and validators describe the bytes actually sent.
         let handle: NIOFileHandle
         let representation: Representation
         do {
-            let path = try configuration.storage.localPath(for: grant.key)
-            handle = try NIOFileHandle(_deprecatedPath: path)
+            handle = try NIOFileHandle(_deprecatedPath: link.path)
             var st = stat()
             let ok = try handle.withUnsafeFileDescriptor { fstat($0, &st) } == 0
             guard ok, (st.st_mode & S_IFMT) == S_IFREG else {
@@ -143,8 +153,7 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                 return sendText(context, head, 404, "No such media.\n")
             }
             representation = Representation(
-                size: Int64(st.st_size), lastModified: Int64(st.st_mtim.tv_sec),
-                contentType: MIMEType.forExtension(StorageKey.fileExtension(of: grant.key)))
+                size: Int64(st.st_size), lastModified: Int64(st.st_mtim.tv_sec), contentType: link.contentType)
         } catch {
             return sendText(context, head, 404, "No such media.\n")
         }
@@ -207,5 +216,32 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
             if !keepAlive { channel.close(promise: nil) }
         }
+    }
+}
+
+/// Links this listener has verified, with the file and type each names, so the range requests of one playback
+/// (dozens per video) cost a dictionary lookup instead of parsing, an HMAC and a key check each. A hit is exactly
+/// a target that verified before; its expiry is checked on every use and its access revision by the caller.
+/// Bounded: full, it starts over.
+final class VerifiedLinks: Sendable {
+    struct Link: Sendable {
+        var grant: MediaGrant
+        var path: String
+        var contentType: String
+    }
+
+    static let capacity = 4096
+    private let links = NIOLockedValueBox<[String: Link]>([:])
+
+    /// The link `target` signs, if it verifies and names a storable key.
+    func link(for target: String, signer: URLSigner, storage: any MediaStorage, now: Int64 = Int64(time(nil))) -> Link? {
+        if let known = links.withLockedValue({ $0[target] }) { return known.grant.expires >= now ? known : nil }
+        guard let grant = signer.verify(target: target, now: now), let path = try? storage.localPath(for: grant.key) else { return nil }
+        let link = Link(grant: grant, path: path, contentType: MIMEType.forExtension(StorageKey.fileExtension(of: grant.key)))
+        links.withLockedValue {
+            if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
+            $0[target] = link
+        }
+        return link
     }
 }

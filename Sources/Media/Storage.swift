@@ -16,11 +16,12 @@ public enum StorageKey {
         guard parts.count >= 2, parts.count <= 4 else { return false }
         for part in parts {
             guard !part.isEmpty, part.first != ".", part.utf8.count <= 100 else { return false }
+            var previous: UInt8 = 0
             for c in part.utf8 {
                 let ok = (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39) || c == 0x2D || c == 0x5F || c == 0x2E
-                guard ok else { return false }
+                guard ok, !(c == 0x2E && previous == 0x2E) else { return false }  // no ".."
+                previous = c
             }
-            guard !part.contains("..") else { return false }
         }
         return true
     }

@@ -30,7 +30,7 @@ struct StreamController {
             extra.replaceOrAdd(name: .contentDisposition, value: attachmentDisposition(filename: filename))
         }
         return try await req.sendStored(key: key, what: "the file of video \(id)", extra: extra) { status in
-            await services.watchLog?.record(
+            services.watchLog?.record(
                 .init(
                     videoID: id, userID: req.user?.id, remoteAddress: req.clientAddress,
                     userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",

@@ -1,10 +1,13 @@
 import Fluent
 import Foundation
 import Logging
+import NIOConcurrencyHelpers
+import SQLKit
 
 /// Records playback requests without putting a database write on the serving path: entries are queued and
 /// written in batches. The queue is bounded; past it entries are counted as dropped rather than held.
-public actor WatchLogRecorder {
+/// `record` takes a lock and appends (no task or actor hop per range request); one drain task writes.
+public final class WatchLogRecorder: Sendable {
     public struct Entry: Sendable {
         public var videoID: Int
         public var userID: Int?
@@ -15,13 +18,19 @@ public actor WatchLogRecorder {
         public var at: Date
     }
 
+    private struct State {
+        var queue: [Entry] = []
+        var draining = false
+        var dropped = 0
+    }
+
     private let db: any Database
     private let logger: Logger
     private let capacity: Int
     private let anonymize: Bool
-    private var queue: [Entry] = []
-    private var flushing = false
-    public private(set) var dropped = 0
+    private let state = NIOLockedValueBox(State())
+    /// One batch writer at a time, so batches reach the database in the order they were queued.
+    private let writer = AsyncSerialGate()
 
     public init(db: any Database, logger: Logger, capacity: Int = 10_000, anonymize: Bool = false) {
         self.db = db
@@ -29,6 +38,9 @@ public actor WatchLogRecorder {
         self.capacity = capacity
         self.anonymize = anonymize
     }
+
+    /// Entries refused because the queue was full.
+    public var dropped: Int { state.withLockedValue { $0.dropped } }
 
     /// The network part of an address: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:1::`).
     public static func anonymized(_ address: String) -> String {
@@ -45,44 +57,80 @@ public actor WatchLogRecorder {
 
     public func record(_ entry: Entry) {
         guard entry.videoID > 0 else { return }
-        guard queue.count < capacity else {
-            dropped += 1
-            return
+        let startDrain = state.withLockedValue { state -> Bool in
+            guard state.queue.count < capacity else {
+                state.dropped += 1
+                return false
+            }
+            state.queue.append(entry)
+            guard !state.draining else { return false }
+            state.draining = true
+            return true
         }
-        queue.append(entry)
-        if !flushing {
-            flushing = true
-            Task { await self.drain() }
-        }
+        if startDrain { Task { await self.drain() } }
     }
 
     /// Writes everything queued so far (tests and shutdown call it; `record` schedules it).
     public func flush() async {
-        while !queue.isEmpty {
-            let batch = Array(queue.prefix(200))
-            queue.removeFirst(batch.count)
-            let rows = batch.map {
-                WatchLog(
-                    videoID: $0.videoID, userID: $0.userID,
-                    remoteAddress: anonymize ? $0.remoteAddress.map(Self.anonymized) : $0.remoteAddress, userAgent: $0.userAgent,
-                    source: $0.source, status: $0.status, at: $0.at)
-            }
-            do {
-                try await rows.create(on: db)
-            } catch {
-                logger.warning("watch log: could not write \(rows.count) entries: \(String(reflecting: error))")
+        await writer.run { [self] in
+            while true {
+                let batch = state.withLockedValue { state -> [Entry] in
+                    let batch = Array(state.queue.prefix(200))
+                    state.queue.removeFirst(batch.count)
+                    return batch
+                }
+                if batch.isEmpty { return }
+                await write(batch)
             }
         }
     }
 
-    private func drain() async {
-        // A short pause gathers a burst of range requests into one insert.
-        try? await Task.sleep(for: .milliseconds(200))
-        await flush()
-        flushing = false
-        if !queue.isEmpty {
-            flushing = true
-            Task { await self.drain() }
+    private func write(_ batch: [Entry]) async {
+        // One multi-row INSERT through SQLKit: no Fluent model (and its reflection) per range request.
+        do {
+            let insert = try db.sql().insert(into: WatchLog.schema)
+                .columns("video_id", "user_id", "remote_address", "user_agent", "source", "status", "created_at")
+            for entry in batch {
+                let address = anonymize ? entry.remoteAddress.map(Self.anonymized) : entry.remoteAddress
+                insert.values([
+                    SQLBind(entry.videoID), SQLBind(entry.userID), SQLBind(address), SQLBind(entry.userAgent), SQLBind(entry.source),
+                    SQLBind(entry.status), SQLBind(entry.at),
+                ])
+            }
+            try await insert.run()
+        } catch {
+            logger.warning("watch log: could not write \(batch.count) entries: \(String(reflecting: error))")
         }
+    }
+
+    private func drain() async {
+        while true {
+            // A short pause gathers a burst of range requests into one insert.
+            try? await Task.sleep(for: .milliseconds(200))
+            await flush()
+            let more = state.withLockedValue { state -> Bool in
+                if state.queue.isEmpty { state.draining = false }
+                return state.draining
+            }
+            if !more { return }
+        }
+    }
+}
+
+/// Runs async closures one at a time, in the order they arrive.
+final class AsyncSerialGate: Sendable {
+    private let tail = NIOLockedValueBox<Task<Void, Never>?>(nil)
+
+    func run(_ body: @escaping @Sendable () async -> Void) async {
+        let task = tail.withLockedValue { tail -> Task<Void, Never> in
+            let previous = tail
+            let next = Task {
+                await previous?.value
+                await body()
+            }
+            tail = next
+            return next
+        }
+        await task.value
     }
 }
