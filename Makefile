@@ -58,7 +58,8 @@ pg-stop:
 bench: test-deps
 	@scripts/ensure-packages.sh libnginx-mod-rtmp
 	swift build -c release
-	$(PYTHON) bench/run.py --binary .build/release/videotube --out docs/BENCHMARKS.md
+	$(MAKE) --no-print-directory pg-start
+	$(PYTHON) bench/run.py --binary .build/release/videotube --out docs/BENCHMARKS.md --postgres $(TEST_DATABASE_URL)
 
 FUZZ_SECONDS ?= 60
 fuzz:

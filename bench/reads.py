@@ -17,6 +17,8 @@ import sys
 import tempfile
 import textwrap
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -148,7 +150,81 @@ def django_reference(work, port):
         env=env, cwd=project, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def run_all(binary, seconds=10, connections=32):
+def fresh_database(url):
+    """A database of its own beside `url`'s on the same PostgreSQL server, dropped and made again."""
+    parts = urllib.parse.urlsplit(url)
+    database = parts.path.lstrip("/") + "_reads_bench"
+    admin = parts._replace(path="/postgres").geturl()
+    for sql in [f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"']:
+        subprocess.run(["psql", admin, "-v", "ON_ERROR_STOP=1", "-q", "-c", sql], check=True, capture_output=True, timeout=60)
+    return parts._replace(path="/" + database).geturl()
+
+
+def sign_in(base, binary, env):
+    """A session cookie for a user made with `videotube user create`, signed in through the form like a browser."""
+    subprocess.run([binary, "user", "create", "bench-viewer", "--email", "viewer@example.com"], input="Quartz-Lantern-97\n",
+                   env=env, cwd=ROOT, check=True, capture_output=True, text=True)
+    page = urllib.request.urlopen(base + "/login")
+    visitor = page.headers["Set-Cookie"].split(";")[0]
+    csrf = re.search(r'name="_csrf" value="([^"]+)"', page.read().decode()).group(1)
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args, **kwargs):
+            return None
+
+    form = urllib.parse.urlencode({"username": "bench-viewer", "password": "Quartz-Lantern-97", "_csrf": csrf}).encode()
+    request = urllib.request.Request(base + "/login", data=form, headers={"Cookie": visitor})
+    try:
+        urllib.request.build_opener(NoRedirect).open(request)
+        sys.exit("signing in did not redirect")
+    except urllib.error.HTTPError as answer:
+        cookie = next(c for c in answer.headers.get_all("Set-Cookie") if c.startswith("vt_session="))
+    return cookie.split(";")[0]
+
+
+def videotube(binary, work, name, clip, seconds, connections, database_url=None, floor=False):
+    """Imports the 24 videos, serves them and measures the hot routes, signed out and signed in."""
+    data = work / f"data-{name}"
+    port, media_port = free_port(), free_port()
+    env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
+           "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
+    env.pop("DATABASE_URL", None)
+    if database_url:
+        env["DATABASE_URL"] = database_url
+    for i in range(VIDEOS):
+        subprocess.run([binary, "import", str(clip), "--channel", f"bench-{i % 3}", "--title", f"Video {i}"], env=env, cwd=ROOT,
+                       check=True, capture_output=True)
+    # The floor: a route of the same stack (middleware included) answering bytes made once.
+    server = subprocess.Popen([binary, "serve", "--port", str(port), "--no-demo", "--no-rtmp"],
+                              env={**env, "VIDEOTUBE_BENCH_FLOOR": "on"} if floor else env, cwd=ROOT,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(base + "/api/v1/videos")
+        body = urllib.request.urlopen(base + "/all_videos").read()
+        video_id = json.loads(body)["all_videos"][0]["id"]
+        session = sign_in(base, binary, env)
+        label = f"videotube ({name})"
+        r = {"body": body, "base": base, "server": server}
+        r["all_videos"] = measure(f"{label} /all_videos", base + "/all_videos", server.pid, seconds, connections)
+        if floor:
+            r["floor"] = measure(f"videotube stack floor ({len(body)} bytes, no work)", base + "/bench/floor", server.pid, seconds,
+                                 connections)
+        r["home"] = measure(f"{label} / (home page)", base + "/", server.pid, seconds, connections)
+        r["watch"] = measure(f"{label} /watch?v=", f"{base}/watch?v={video_id}", server.pid, seconds, connections)
+        r["api"] = measure(f"{label} /api/v1/videos?per_page=24", base + "/api/v1/videos?per_page=24", server.pid, seconds, connections)
+        r["channels"] = measure(f"{label} /api/v1/channels", base + "/api/v1/channels", server.pid, seconds, connections)
+        r["home_signed_in"] = measure(f"{label} / signed in (rendered for the reader)", base + "/", server.pid, seconds, connections,
+                                      headers=(f"Cookie: {session}",))
+        r["watch_signed_in"] = measure(f"{label} /watch?v= signed in", f"{base}/watch?v={video_id}", server.pid, seconds,
+                                       connections, headers=(f"Cookie: {session}",))
+        return r
+    except BaseException:
+        stop_all([server])
+        raise
+
+
+def run_all(binary, seconds=10, connections=32, database_url=None):
     work = Path(tempfile.mkdtemp(prefix="videotube-reads-"))
     work.chmod(0o755)
     procs = []
@@ -156,56 +232,47 @@ def run_all(binary, seconds=10, connections=32):
         clip = work / "clip.mp4"
         subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-t", "1",
                         "-c:v", "libx264", "-pix_fmt", "yuv420p", str(clip)], check=True)
-        data = work / "data"
-        port, media_port, django_port, nginx_port = free_port(), free_port(), free_port(), free_port()
-        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
-               "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
-        env.pop("DATABASE_URL", None)
+        django_port, nginx_port = free_port(), free_port()
         print(f"Reads: {VIDEOS} videos in 3 channels; wrk -t2 -c{connections} -d{seconds}s", flush=True)
-        for i in range(VIDEOS):
-            subprocess.run([binary, "import", str(clip), "--channel", f"bench-{i % 3}", "--title", f"Video {i}"], env=env, cwd=ROOT,
-                           check=True, capture_output=True)
-        # The floor: a route of the same stack (middleware included) answering bytes made once.
-        server = subprocess.Popen([binary, "serve", "--port", str(port), "--no-demo", "--no-rtmp"],
-                                  env={**env, "VIDEOTUBE_BENCH_FLOOR": "on"}, cwd=ROOT,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        procs.append(server)
-        base = f"http://127.0.0.1:{port}"
-        wait_http(base + "/api/v1/videos")
-        body = urllib.request.urlopen(base + "/all_videos").read()
-        video_id = json.loads(body)["all_videos"][0]["id"]
-        css = re.search(rb'href="(/assets/css/site\.[0-9a-f]+\.css)"', urllib.request.urlopen(base + "/").read()).group(1).decode()
-
-        www = work / "www"
-        www.mkdir()
-        (www / "all_videos.json").write_bytes(body)
-        shutil.copy(ROOT / "Public" / "css" / "site.css", www / "site.css")
-        nginx = start_nginx(work, www, nginx_port, "application/json json; text/css css;")
-        procs.append(nginx)
-        wait_http(f"http://127.0.0.1:{nginx_port}/all_videos.json")
         print("  (installing Django and gunicorn for the reference view…)", flush=True)
         django = django_reference(work, django_port)
         procs.append(django)
         wait_http(f"http://127.0.0.1:{django_port}/all_videos")
+        results = {"django": measure("reference Django view /all_videos (gunicorn -w 2)", f"http://127.0.0.1:{django_port}/all_videos",
+                                     django.pid, seconds, connections)}
+        stop_all([django])
+        procs.remove(django)
 
-        results = {
-            "django": measure("reference Django view /all_videos (gunicorn -w 2)", f"http://127.0.0.1:{django_port}/all_videos",
-                              django.pid, seconds, connections),
-            "all_videos": measure("videotube /all_videos", base + "/all_videos", server.pid, seconds, connections),
-            "floor": measure(f"videotube stack floor ({len(body)} bytes, no work)", base + "/bench/floor", server.pid, seconds, connections),
-            "nginx_json": measure("nginx, the same bytes from a file", f"http://127.0.0.1:{nginx_port}/all_videos.json", nginx.pid,
-                                  seconds, connections),
-            "home": measure("videotube / (home page)", base + "/", server.pid, seconds, connections),
-            "watch": measure("videotube /watch?v=", f"{base}/watch?v={video_id}", server.pid, seconds, connections),
-            "api": measure("videotube /api/v1/videos?per_page=24", base + "/api/v1/videos?per_page=24", server.pid, seconds, connections),
-            "channels": measure("videotube /api/v1/channels", base + "/api/v1/channels", server.pid, seconds, connections),
-            "asset": measure("videotube static asset (site.css)", base + css, server.pid, seconds, connections),
-            "asset_gzip": measure("videotube static asset, gzip", base + css, server.pid, seconds, connections,
-                                  headers=("Accept-Encoding: gzip",)),
-            "nginx_asset": measure("nginx static asset (site.css)", f"http://127.0.0.1:{nginx_port}/site.css", nginx.pid, seconds,
-                                   connections),
-        }
-        results["body_bytes"] = len(body)
+        sqlite = videotube(binary, work, "SQLite", clip, seconds, connections, floor=True)
+        procs.append(sqlite["server"])
+        css = re.search(rb'href="(/assets/css/site\.[0-9a-f]+\.css)"', urllib.request.urlopen(sqlite["base"] + "/").read()).group(1).decode()
+        results["asset"] = measure("videotube static asset (site.css)", sqlite["base"] + css, sqlite["server"].pid, seconds, connections)
+        results["asset_gzip"] = measure("videotube static asset, gzip", sqlite["base"] + css, sqlite["server"].pid, seconds, connections,
+                                        headers=("Accept-Encoding: gzip",))
+        stop_all([sqlite["server"]])
+        procs.remove(sqlite["server"])
+
+        www = work / "www"
+        www.mkdir()
+        (www / "all_videos.json").write_bytes(sqlite["body"])
+        shutil.copy(ROOT / "Public" / "css" / "site.css", www / "site.css")
+        nginx = start_nginx(work, www, nginx_port, "application/json json; text/css css;")
+        procs.append(nginx)
+        wait_http(f"http://127.0.0.1:{nginx_port}/all_videos.json")
+        results["nginx_json"] = measure("nginx, the same bytes from a file", f"http://127.0.0.1:{nginx_port}/all_videos.json", nginx.pid,
+                                        seconds, connections)
+        results["nginx_asset"] = measure("nginx static asset (site.css)", f"http://127.0.0.1:{nginx_port}/site.css", nginx.pid, seconds,
+                                         connections)
+        stop_all([nginx])
+        procs.remove(nginx)
+
+        results["sqlite"] = {k: v for k, v in sqlite.items() if isinstance(v, dict)}
+        results["floor"] = sqlite["floor"]
+        if database_url:
+            postgres = videotube(binary, work, "PostgreSQL", clip, seconds, connections, database_url=fresh_database(database_url))
+            procs.append(postgres["server"])
+            results["postgres"] = {k: v for k, v in postgres.items() if isinstance(v, dict)}
+        results["body_bytes"] = len(sqlite["body"])
         results["connections"], results["seconds"] = connections, seconds
         return results
     finally:
@@ -213,30 +280,48 @@ def run_all(binary, seconds=10, connections=32):
         shutil.rmtree(work, ignore_errors=True)
 
 
+ROUTES = ["all_videos", "home", "watch", "api", "channels", "home_signed_in", "watch_signed_in"]
+
+
 def markdown(r):
     d = r["django"]
+    row = lambda x: f"| {x['name']} | {x['rps']:.0f} | {x['rps'] / d['rps']:.1f}× | {x['p99']:.1f} ms | {x['cpu'] * 100:.0f}% |"
     lines = [
         "## Reads",
         "",
-        f"{VIDEOS} videos in 3 channels, SQLite. `wrk -t2 -c{r['connections']} -d{r['seconds']}s` on the same 2 cores as the servers. "
-        "The reference is the design's own Django view (`all_videos` from `000_…txt`, its print included) with the same "
-        "24 videos under gunicorn with 2 workers; the floor is a route of Videotube's own stack (every middleware) that "
-        f"answers {r['body_bytes']} bytes made once; nginx serves those bytes from a file.",
+        f"{VIDEOS} videos in 3 channels. `wrk -t2 -c{r['connections']} -d{r['seconds']}s` on the same 2 cores as the servers, "
+        "one server at a time. The reference is the design's own Django view (`all_videos` from `000_…txt`, its print "
+        "included) with the same 24 videos under gunicorn with 2 workers, SQLite; the floor is a route of Videotube's own "
+        f"stack (every middleware) that answers {r['body_bytes']} bytes made once; nginx serves those bytes from a file. "
+        "wrk keeps no cookies: signed-out rows are what a visitor, a crawler or an embed gets; the signed-in rows send a "
+        "session cookie and get a page rendered for that user.",
         "",
         "| what | requests/s | × reference Django | p99 latency | server CPU |",
         "|---|---:|---:|---:|---:|",
+        row(d),
     ]
-    for key in ["django", "all_videos", "floor", "nginx_json", "home", "watch", "api", "channels", "asset", "asset_gzip", "nginx_asset"]:
-        x = r[key]
-        lines.append(f"| {x['name']} | {x['rps']:.0f} | {x['rps'] / d['rps']:.1f}× | {x['p99']:.1f} ms | {x['cpu'] * 100:.0f}% |")
+    lines += [row(r["sqlite"][k]) for k in ROUTES]
+    lines += [row(r[k]) for k in ["floor", "nginx_json", "asset", "asset_gzip", "nginx_asset"]]
+    if "postgres" in r:
+        lines += [row(r["postgres"][k]) for k in ROUTES]
+        slower = [f"{k} {r['postgres'][k]['rps'] / r['sqlite'][k]['rps']:.2f}×" for k in ROUTES]
+        pg_text = ("On PostgreSQL (the same binary with `DATABASE_URL`, the test server `make pg-start` runs on this machine), "
+                   "each route's rate against SQLite's: " + ", ".join(slower) + ".")
+    else:
+        pg_text = "PostgreSQL was not measured in this run (`--postgres URL`; `make bench` starts the test server for it)."
     lines += [
         "",
-        f"`/all_videos` does {r['all_videos']['rps'] / r['floor']['rps'] * 100:.0f}% of the floor's requests. Profiles of it "
-        "(`perf record -g`, release build, under this load) led the work so far: Fluent's models (a `Mirror` walk per row and "
-        "generic metadata on every property access), then SQLKit's Codable row decoder and an HMAC per media URL were the top "
-        "costs, and are gone from this path (rows read straight from SQLite into plain values, signed paths reused within "
-        "their hour). The top cost now is Foundation's JSONEncoder (18%), then reading the rows (7%); the pages (home, "
-        "watch) are slower still and not profiled yet. The static asset is served from memory with its validators and gzip made at start.",
+        f"`/all_videos` does {r['sqlite']['all_videos']['rps'] / r['floor']['rps'] * 100:.0f}% of the floor's requests. " + pg_text,
+        "",
+        "How reads got here, each step from a `perf record -g` profile of the release build under this load: Fluent's "
+        "models (a `Mirror` walk per row) gave way to SQLKit rows read straight from SQLite into `VideoRecord`; signed "
+        "media paths are reused within their hour; assets are served from memory with validators and gzip made at start. "
+        "Every request paid for a new visitor id (random bytes, an HMAC, a cookie) and for parsing its own Content-Type "
+        "in the security headers: visitor ids are now made only by pages with forms for visitors, and the header check "
+        "reads the raw value. Signed-out pages and catalog JSON (the same for every visitor) come from `SharedReads`, "
+        "stored until a database trigger bumps the catalog version (checked every 0.25 s, so other app nodes' changes "
+        "show within that) or a write on this node succeeds; counters (views, live viewers) in them are at most 5 s old. "
+        "Signed-in pages are rendered per request with Leaf, which is most of their cost.",
         "",
     ]
     return lines
@@ -247,8 +332,9 @@ def main():
     ap.add_argument("--binary", default=str(ROOT / ".build/release/videotube"))
     ap.add_argument("--out", default=str(ROOT / "docs/BENCHMARKS.md"))
     ap.add_argument("--seconds", type=int, default=10)
+    ap.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL database (emptied first)")
     args = ap.parse_args()
-    section = markdown(run_all(args.binary, args.seconds))
+    section = markdown(run_all(args.binary, args.seconds, database_url=args.postgres))
     out = Path(args.out)
     text = out.read_text() if out.exists() else "# Benchmarks\n"
     text = re.sub(r"## Reads\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n"

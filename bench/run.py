@@ -154,6 +154,7 @@ def main():
     ap.add_argument("--connections", type=int, default=50)
     ap.add_argument("--upload-mb", type=int, default=1000, help="size of the upload benchmark's body (default 1000 MB)")
     ap.add_argument("--skip-pipeline", action="store_true", help="only the byte-serving, read and API comparisons")
+    ap.add_argument("--postgres", metavar="URL", help="also measure the read paths on this PostgreSQL server (a database of their own)")
     ap.add_argument("--skip-reads", action="store_true", help="leave out the read paths beside the reference Django view")
     args = ap.parse_args()
     for tool in ("wrk", "nginx", "ffmpeg"):
@@ -213,7 +214,7 @@ def main():
         pipeline_lines = []
         if not args.skip_reads:
             import reads
-            pipeline_lines += reads.markdown(reads.run_all(args.binary, args.seconds))
+            pipeline_lines += reads.markdown(reads.run_all(args.binary, args.seconds, database_url=args.postgres))
         if not args.skip_pipeline:
             import pipeline
             print("Uploads and transcoding…", flush=True)
