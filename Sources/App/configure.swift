@@ -100,9 +100,9 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.views.use(.leaf)
     // Release builds (`make run`) keep parsed templates; debug builds re-read them so edits show at once.
     #if DEBUG
-    app.leaf.cache.isEnabled = app.environment.isRelease
+    app.leaf.cache = TemplateCache(enabled: app.environment.isRelease)
     #else
-    app.leaf.cache.isEnabled = true
+    app.leaf.cache = TemplateCache(enabled: true)
     #endif
 
     app.middleware = Middlewares()

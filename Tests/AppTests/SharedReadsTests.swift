@@ -97,4 +97,29 @@ struct SharedReadsTests {
             #expect(app.videotube.sharedReads.storedCount == 0)
         }
     }
+
+    @Test("Signed-in pages share the listing query and see an edit at once; a counted view flushes nothing")
+    func listingsAreSharedWithSignedInReaders() async throws {
+        try await withApp { app in
+            // given a video, a signed-in reader and a signed-out one
+            let alice = try await Accounts.user(app, "alice")
+            let token = try await Accounts.token(app, alice)
+            let (_, id) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alice")
+            try await Accounts.user(app, "bob")
+            let bob = Browser(app)
+            try await bob.signIn("bob")
+            let visitor = Browser(app)
+            #expect(try await bob.get("/").body.contains("Clip of alice"))
+            #expect(try await visitor.get("/").body.contains("Clip of alice"))
+            let stored = app.videotube.sharedReads.storedCount
+            #expect(stored >= 2)
+            // when a view is counted, the shared entries stay
+            #expect(try await api(app, .POST, "/api/v1/videos/\(id)/views").status == .ok)
+            #expect(app.videotube.sharedReads.storedCount == stored)
+            // and when the owner renames the video, both readers see the new title on their next page
+            #expect(try await api(app, .PATCH, "/api/v1/videos/\(id)", token: token, json: ["title": "Renamed"]).status == .ok)
+            #expect(try await bob.get("/").body.contains("Renamed"))
+            #expect(try await visitor.get("/").body.contains("Renamed"))
+        }
+    }
 }

@@ -69,6 +69,7 @@ struct AccountAPIController {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
         let (counted, views) = try await ViewCounter(db: req.db).record(videoID: id, viewer: req.viewCountKey)
+        req.changesOnlyCounters()  // every playback start posts here: shared pages keep their (≤ 5 s old) counts
         return ViewDTO(counted: counted, views: views)
     }
 

@@ -19,7 +19,7 @@ struct AuthenticationMiddleware: AsyncMiddleware {
         }
         var clear = false
         if let token = request.cookies[Cookies.session]?.string {
-            if let (_, user) = try await request.accounts.session(token: token) {
+            if let user = try await request.accounts.session(token: token) {
                 request.viewer = Viewer(user: user, method: .session(token: token))
             } else {
                 clear = true

@@ -22,8 +22,18 @@ public struct Paged<Item: Sendable>: Sendable {
 /// found when it may be streamed by link (ready and not private).
 public struct CatalogService: Sendable {
     public let db: any Database
+    /// When set (requests have it), listings are read once and shared until the catalog changes.
+    let shared: SharedReads?
 
-    public init(db: any Database) { self.db = db }
+    public init(db: any Database) {
+        self.db = db
+        self.shared = nil
+    }
+
+    init(db: any Database, shared: SharedReads) {
+        self.db = db
+        self.shared = shared
+    }
 
     public func listedVideos(channelID: Int? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<
         VideoRecord
@@ -37,6 +47,14 @@ public struct CatalogService: Sendable {
         VideoRecord
     > {
         if let channelIDs, channelIDs.isEmpty { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        guard let shared else { return try await readListedVideos(channelIDs: channelIDs, sort: sort, page: page, perPage: perPage) }
+        let key = "listed|\(channelIDs.map { $0.map(String.init).joined(separator: ",") } ?? "all")|\(sort.rawValue)|\(page)|\(perPage)"
+        return try await shared.value(key, on: db) {
+            try await readListedVideos(channelIDs: channelIDs, sort: sort, page: page, perPage: perPage)
+        }
+    }
+
+    private func readListedVideos(channelIDs: [Int]?, sort: VideoSort, page: Int, perPage: Int) async throws -> Paged<VideoRecord> {
         let sql = try db.sql()
         let window = PageWindow(page: page, perPage: perPage)
         var filter: SQLQueryString = VideoRow.listed

@@ -6,7 +6,7 @@ import Vapor
 /// app's shared parts (`AppServices`). Handlers call these; services never see the request.
 extension Request {
     var services: AppServices { application.videotube }
-    var catalog: CatalogService { CatalogService(db: db) }
+    var catalog: CatalogService { CatalogService(db: db, shared: services.sharedReads) }
     var channels: ChannelService { ChannelService(db: db, storage: services.storage) }
     var videos: VideoService { VideoService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
     var subscriptions: SubscriptionService { SubscriptionService(db: db) }

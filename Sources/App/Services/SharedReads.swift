@@ -31,8 +31,16 @@ public final class SharedReads: Sendable {
         var storedAt: TimeInterval
     }
 
+    struct Value: @unchecked Sendable {
+        /// Always a `Sendable` value (`value(_:on:make:)` takes only those); `any Sendable` cannot be cast back.
+        var value: Any
+        var storedAt: TimeInterval
+    }
+
     private struct State {
         var entries: [String: Entry] = [:]
+        /// Query results shared by signed-in and signed-out readers alike (listings), under the same rules.
+        var values: [String: Value] = [:]
         /// Bumped by every invalidation, so a render that began before one is not stored after it.
         var generation = 0
         var version: Int64?
@@ -45,12 +53,13 @@ public final class SharedReads: Sendable {
     public init() {}
 
     /// How many responses are stored now.
-    public var storedCount: Int { state.withLockedValue { $0.entries.count } }
+    public var storedCount: Int { state.withLockedValue { $0.entries.count + $0.values.count } }
 
     /// Drops every entry (a write on this node succeeded).
     public func invalidate() {
         state.withLockedValue {
             $0.entries.removeAll(keepingCapacity: true)
+            $0.values.removeAll(keepingCapacity: true)
             $0.generation &+= 1
         }
     }
@@ -80,6 +89,25 @@ public final class SharedReads: Sendable {
         return response
     }
 
+    /// The stored result of the read `key` names, if fresh; otherwise `make`'s, stored. For reads whose result
+    /// is the same for everyone (a listing of public videos), so signed-in pages skip the query too.
+    func value<T: Sendable>(_ key: String, on db: any Database, make: () async throws -> T) async throws -> T {
+        let now = ProcessInfo.processInfo.systemUptime
+        try await checkVersion(now: now, db: db)
+        let (hit, generation) = state.withLockedValue { state -> (T?, Int) in
+            guard let stored = state.values[key], now - stored.storedAt < Self.lifetime else { return (nil, state.generation) }
+            return (stored.value as? T, state.generation)
+        }
+        if let hit { return hit }
+        let made = try await make()
+        state.withLockedValue { state in
+            guard state.generation == generation else { return }
+            if state.values.count >= Self.capacity { state.values.removeAll(keepingCapacity: true) }
+            state.values[key] = Value(value: made, storedAt: now)
+        }
+        return made
+    }
+
     /// Reads `catalog_state.version` when the last reading is older than the interval (one request does it
     /// while the others keep using the entries); a new version drops every entry.
     private func checkVersion(now: TimeInterval, db: any Database) async throws {
@@ -102,6 +130,7 @@ public final class SharedReads: Sendable {
             if state.version != version {
                 state.version = version
                 state.entries.removeAll(keepingCapacity: true)
+                state.values.removeAll(keepingCapacity: true)
                 state.generation &+= 1
             }
         }
@@ -119,6 +148,14 @@ enum CatalogState {
 }
 
 extension Request {
+    private struct CountersOnlyKey: Vapor.StorageKey { typealias Value = Bool }
+
+    /// Marks this write as one that moves a counter only (a view): it leaves shared pages in place, which show
+    /// counters at most `SharedReads.lifetime` old anyway.
+    func changesOnlyCounters() { storage[CountersOnlyKey.self] = true }
+
+    var changedOnlyCounters: Bool { storage[CountersOnlyKey.self] == true }
+
     /// What `make` answers, from `SharedReads` when this request is one every signed-out visitor would get alike.
     /// `key` names the handler and its parsed parameters.
     func shared(_ key: String, _ make: () async throws -> some AsyncResponseEncodable) async throws -> Response {
@@ -140,7 +177,7 @@ struct SharedReadsMiddleware: AsyncMiddleware {
             return try await next.respond(to: request)
         default:
             let response = try await next.respond(to: request)
-            if response.status.code < 400 { request.services.sharedReads.invalidate() }
+            if response.status.code < 400, !request.changedOnlyCounters { request.services.sharedReads.invalidate() }
             return response
         }
     }
