@@ -99,6 +99,8 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let verified: VerifiedLinks
     private let logger: Logger
     private var head: HTTPRequestHead?
+    /// The socket peer's address as text, made once per connection (not per range request).
+    private var peerAddress: String??
 
     init(configuration: MediaServer.Configuration, verified: VerifiedLinks, logger: Logger) {
         self.configuration = configuration
@@ -165,8 +167,8 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             PlaybackEvent(
                 grant: grant,
                 remoteAddress: configuration.trustedProxies.clientAddress(
-                    peer: context.remoteAddress?.ipAddress,
-                    forwardedFor: head.headers[canonicalForm: "X-Forwarded-For"].isEmpty
+                    peer: peer(context),
+                    forwardedFor: configuration.trustedProxies.isEmpty || head.headers[canonicalForm: "X-Forwarded-For"].isEmpty
                         ? nil : head.headers[canonicalForm: "X-Forwarded-For"].joined(separator: ",")),
                 userAgent: head.headers.first(name: "User-Agent"), status: plan.status))
 
@@ -196,6 +198,13 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             try? handle.close()
             if case .failure = result { channel.close(promise: nil) } else if !keepAlive { channel.close(promise: nil) }
         }
+    }
+
+    private func peer(_ context: ChannelHandlerContext) -> String? {
+        if let known = peerAddress { return known }
+        let address = context.remoteAddress?.ipAddress
+        peerAddress = .some(address)
+        return address
     }
 
     private func sendText(

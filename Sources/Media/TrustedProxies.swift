@@ -62,6 +62,9 @@ public struct TrustedProxies: Sendable, Equatable {
     /// The client's address: the peer's, unless the peer is a trusted proxy; then the nearest address in
     /// `X-Forwarded-For` (read from the right) that is not itself a trusted proxy. Malformed entries stop the walk
     /// at the last good address.
+    /// Whether no proxy is trusted (then `X-Forwarded-For` is never read).
+    public var isEmpty: Bool { ranges.isEmpty }
+
     public func clientAddress(peer: String?, forwardedFor: String?) -> String? {
         guard let peer, !ranges.isEmpty, isTrusted(peer), let forwardedFor else { return peer }
         var client = peer
