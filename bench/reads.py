@@ -321,7 +321,10 @@ def markdown(r):
         "reads the raw value. Signed-out pages and catalog JSON (the same for every visitor) come from `SharedReads`, "
         "stored until a database trigger bumps the catalog version (checked every 0.25 s, so other app nodes' changes "
         "show within that) or a write on this node succeeds; counters (views, live viewers) in them are at most 5 s old. "
-        "Signed-in pages are rendered per request with Leaf, which is most of their cost.",
+        "Signed-in pages share the listing query through the same store and are rendered per request with Leaf, which "
+        "is most of their cost; Leaf had been lexing and parsing every template from disk on every request (its "
+        "renderer turns the shared template cache off in Vapor's development environment, the default for `serve`), "
+        "which `TemplateCache` stops, and the session is one SQLKit join instead of two Fluent queries.",
         "",
     ]
     return lines
