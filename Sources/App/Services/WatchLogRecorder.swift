@@ -70,16 +70,23 @@ public final class WatchLogRecorder: Sendable {
         if startDrain { Task { await self.drain() } }
     }
 
-    /// Writes everything queued so far (tests and shutdown call it; `record` schedules it).
+    /// Rows per INSERT (7 binds each, far under SQLite's and PostgreSQL's limits).
+    static let batchSize = 500
+
+    /// Writes everything queued when it starts (tests and shutdown call it; `record` schedules it). What arrives
+    /// meanwhile waits for the next drain, so a busy listener makes a few large transactions a second, not a
+    /// stream of small ones (each a commit, and on SQLite a sync to disk).
     public func flush() async {
         await writer.run { [self] in
-            while true {
+            var remaining = state.withLockedValue { $0.queue.count }
+            while remaining > 0 {
                 let batch = state.withLockedValue { state -> [Entry] in
-                    let batch = Array(state.queue.prefix(200))
+                    let batch = Array(state.queue.prefix(min(Self.batchSize, remaining)))
                     state.queue.removeFirst(batch.count)
                     return batch
                 }
                 if batch.isEmpty { return }
+                remaining -= batch.count
                 await write(batch)
             }
         }
