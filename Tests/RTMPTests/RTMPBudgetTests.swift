@@ -129,6 +129,7 @@ struct RTMPBudgetTests {
 
         // then
         #expect(reason == "partial message timeout")
-        #expect(Date().timeIntervalSince(started) < 5)
+        // the 2 s limit, not the 3 s idle timeout's reset by each byte (a loaded machine adds a second or two)
+        #expect(Date().timeIntervalSince(started) < 7)
     }
 }

@@ -97,7 +97,9 @@ def start_server(source_video, tmp_path_factory, name, extra_env=None):
             break
         except Exception:
             if proc.poll() is not None:
-                raise RuntimeError(f"videotube serve exited; see test-output/server-{name}.log")
+                log.flush()
+                raise RuntimeError(f"videotube serve exited with status {proc.returncode} (a negative one is the signal that "
+                                   f"ended it); its output: {(OUT / f'server-{name}.log').read_text()[-2000:]!r}")
             time.sleep(0.2)
     return Server(base, f"http://127.0.0.1:{media_port}", env, video_id, proc, source_video), log
 
