@@ -102,8 +102,12 @@ struct UploadController {
 
     /// GET /api/v1/videos/:id/processing — stage, percentage and outcome (the owner's and admins' view).
     func processing(req: Request) async throws -> ProcessingDTO {
-        let video = try await req.editableVideo(idStatus: .badRequest)
-        let job = try await JobQueue(db: req.db).job(videoID: try video.requireID())
+        let owned = try await req.editableVideo(idStatus: .badRequest)
+        let id = try owned.requireID()
+        let job = try await JobQueue(db: req.db).job(videoID: id)
+        // A job is marked done after its video is saved ready: the video read after the job never pairs a done
+        // job with a video still processing.
+        let video = try await req.catalog.anyVideo(id: id) ?? owned
         return ProcessingDTO(video: video, job: job, site: req.siteBase)
     }
 }
