@@ -200,13 +200,7 @@ http {{
             results[name]["cpu"] = (cpu(process_tree(pid)) - cpu_before[name]) / wall
         return results
     finally:
-        for p in procs:
-            p.send_signal(signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)
 
 
