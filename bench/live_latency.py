@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, TICK, free_port, wait_http  # noqa: E402
+from run import ROOT, TICK, free_port, stop_all, wait_http  # noqa: E402
 
 PASSWORD = "Bench-Quilt-42"
 BITS = 24
