@@ -57,6 +57,8 @@ let package = Package(
                 .product(name: "Fluent", package: "fluent"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),
+                // Chat sockets get their own upgrader (bounded message assembly).
+                .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Leaf", package: "leaf"),
                 .product(name: "LeafKit", package: "leaf-kit"),
                 // Multipart uploads parsed as they stream (Vapor's decoder wants the whole body in memory).

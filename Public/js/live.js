@@ -1,22 +1,59 @@
-// The live page: the viewer count follows the server's event stream (this page is one of the viewers while it
-// is open); when the channel goes live or offline the page reloads to show the player or the offline card.
+// The live page: the chat socket (chat.js) tells it the viewer count and when the stream starts or ends; the
+// player and the offline card swap in place, without a reload.
 const root = document.getElementById('live');
+const stage = document.getElementById('live-stage');
 const count = document.getElementById('viewer-count');
-if (root && count && 'EventSource' in window) {
-  const wasLive = root.dataset.live === 'true';
-  const events = new EventSource(`/live/${root.dataset.handle}/events`);
-  events.onmessage = (e) => {
-    const state = JSON.parse(e.data);
-    count.textContent = String(state.viewers);
-    root.dataset.viewers = String(state.viewers);
-    if (state.live !== wasLive) setTimeout(() => location.reload(), wasLive ? 0 : 1500);
-  };
+const facts = document.getElementById('viewer-facts');
+const badge = document.getElementById('live-badge');
+
+document.addEventListener('chat:viewers', (e) => {
+  if (count) count.textContent = String(e.detail);
+  if (root) root.dataset.viewers = String(e.detail);
+});
+
+let waiting = null;
+function showPlayer() {
+  if (!stage || stage.querySelector('video')) return;
+  clearInterval(waiting);
+  // The playlist appears a second or two after the encoder connects: wait for it before starting the player.
+  const start = Date.now();
+  waiting = setInterval(async () => {
+    if (Date.now() - start > 60000) { clearInterval(waiting); return; }
+    const ok = await fetch(root.dataset.playlist, { method: 'HEAD', cache: 'no-store' }).then((r) => r.ok, () => false);
+    if (!ok || stage.querySelector('video')) return;
+    clearInterval(waiting);
+    const video = Object.assign(document.createElement('video'), { id: 'live-player', controls: true, autoplay: true, muted: true, playsInline: true });
+    video.src = root.dataset.playlist;
+    stage.replaceChildren(video);
+    followEdge(video);
+  }, 1000);
 }
-const player = document.getElementById('live-player');
-if (player) {
-  // Stay near the live edge after a stall.
+
+function showOffline() {
+  clearInterval(waiting);
+  if (!stage || !stage.querySelector('video')) return;
+  const card = document.createElement('div');
+  card.className = 'offline';
+  const p = document.createElement('p');
+  p.append(Object.assign(document.createElement('strong'), { textContent: 'The stream has ended.' }));
+  card.append(p, Object.assign(document.createElement('p'), { className: 'muted', textContent: 'Its replay appears on the channel once it is processed.' }));
+  stage.replaceChildren(card);
+}
+
+document.addEventListener('chat:live', (e) => {
+  const live = Boolean(e.detail);
+  if (root) root.dataset.live = String(live);
+  if (badge) badge.hidden = !live;
+  if (facts) facts.hidden = !live;
+  if (live) showPlayer(); else showOffline();
+});
+
+// Stay near the live edge after a stall.
+function followEdge(player) {
   player.addEventListener('waiting', () => {
     const end = player.seekable.length ? player.seekable.end(player.seekable.length - 1) : 0;
     if (end - player.currentTime > 6) player.currentTime = end - 3;
   });
 }
+const player = document.getElementById('live-player');
+if (player) followEdge(player);

@@ -40,6 +40,13 @@ enum SiteURL {
     case live(Parameter<String>)
     case liveEvents(Parameter<String>)
     case liveFile(Parameter<String>, Parameter<String>)
+    /// The chat alone (a pop-out window, or an OBS browser source with `?overlay=1`).
+    case liveChat(Parameter<String>)
+
+    case studioChannelChat(Parameter<Int>)
+    case studioChannelModerators(Parameter<Int>)
+    case studioChannelModeratorRemove(Parameter<Int>, Parameter<Int>)
+    case studioChannelUnban(Parameter<Int>, Parameter<Int>)
 
     private enum Segment {
         case constant(String)
@@ -50,6 +57,11 @@ enum SiteURL {
     private static func id(_ p: Parameter<Int>) -> Segment {
         if case .value(let id) = p { return .parameter("id", String(id)) }
         return .parameter("id", nil)
+    }
+
+    private static func user(_ p: Parameter<Int>) -> Segment {
+        if case .value(let id) = p { return .parameter("user_id", String(id)) }
+        return .parameter("user_id", nil)
     }
 
     private static func text(_ name: String, _ p: Parameter<String>) -> Segment {
@@ -95,6 +107,13 @@ enum SiteURL {
         case .live(let handle): [.constant("live"), Self.text("handle", handle)]
         case .liveEvents(let handle): [.constant("live"), Self.text("handle", handle), .constant("events")]
         case .liveFile(let handle, let file): [.constant("live"), Self.text("handle", handle), Self.text("file", file)]
+        case .liveChat(let handle): [.constant("live"), Self.text("handle", handle), .constant("chat")]
+        case .studioChannelChat(let id): [.constant("studio"), .constant("channels"), Self.id(id), .constant("chat")]
+        case .studioChannelModerators(let id): [.constant("studio"), .constant("channels"), Self.id(id), .constant("moderators")]
+        case .studioChannelModeratorRemove(let id, let user):
+            [.constant("studio"), .constant("channels"), Self.id(id), .constant("moderators"), Self.user(user), .constant("remove")]
+        case .studioChannelUnban(let id, let user):
+            [.constant("studio"), .constant("channels"), Self.id(id), .constant("bans"), Self.user(user), .constant("remove")]
         }
     }
 

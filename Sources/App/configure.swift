@@ -25,8 +25,10 @@ public struct AppServices: Sendable {
     /// Responses every signed-out visitor gets alike, until the catalog changes.
     public let sharedReads = SharedReads()
     /// Publishers live on this node, and the pages watching them.
-    public let live = LiveRegistry()
-    public let viewers = ViewerCounter()
+    public let live: LiveRegistry
+    public let viewers: ViewerCounter
+    /// This node's chat sockets and the bus that joins them to other nodes'.
+    let chat: ChatHub
     let rtmpPortBox = NIOLockedValueBox(0)
     /// The RTMP listener's bound port (0 when it is off).
     public var rtmpPort: Int { rtmpPortBox.withLockedValue { $0 } }
@@ -84,6 +86,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M007_Live())
     app.migrations.add(M008_SecurityHardening())
     app.migrations.add(M009_CatalogVersion())
+    app.migrations.add(M010_Chat())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -147,6 +150,13 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     var limits = AccountService.Limits()
     limits.sessionLifetime = TimeInterval(config.sessionDays) * 86400
     limits.tokenLifetime = TimeInterval(config.tokenDays) * 86400
+    let registry = LiveRegistry(), viewers = ViewerCounter()
+    let bus: any ChatBus =
+        if let url = config.databaseURL {
+            try PostgresChatBus(url: url, database: { [unowned app] in app.db }, eventLoop: app.eventLoopGroup.next(), logger: app.logger)
+        } else {
+            LocalChatBus()
+        }
     app.videotube = AppServices(
         config: config, storage: storage, signer: URLSigner(secret: config.secret),
         responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: config.maxChunkBytes)),
@@ -155,7 +165,10 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         jobs: JobRunner(
             database: { [unowned app] in app.db }, storage: storage, settings: config.encoder, workers: config.transcodeWorkers,
             node: config.nodeID, logger: app.logger),
+        live: registry, viewers: viewers,
+        chat: ChatHub(bus: bus, viewers: viewers, registry: registry, database: { [unowned app] in app.db }, logger: app.logger),
         mediaPortBox: NIOLockedValueBox(config.mediaPort), assets: assets, assetURLs: AssetURLs(assets))
+    app.lifecycle.use(ChatLifecycle())
 
     try routes(app)
 }
@@ -255,6 +268,13 @@ public func startJobRunner(_ app: Application) async throws {
     app.lifecycle.use(JobRunnerLifecycle())
     if app.videotube.config.transcodeWorkers > 0 {
         app.logger.notice("Processing with \(app.videotube.config.transcodeWorkers) worker(s) as \(app.videotube.config.nodeID)")
+    }
+}
+
+/// Closes this node's chat sockets and its bus listener at shutdown, before the databases close.
+struct ChatLifecycle: LifecycleHandler {
+    func shutdownAsync(_ application: Application) async {
+        await application.videotube.chat.stop()
     }
 }
 

@@ -128,6 +128,29 @@ func routes(_ app: Application) throws {
         v1.get("live", use: live.list)
     }
 
+    do {  // live chat: the socket, history, settings, moderation (docs/CHAT.md), the pop-out, the studio page
+        let chat = ChatController()
+        let v1 = app.grouped("api", "v1")
+        v1.get("channels", ":id", "chat", use: chat.socketOrSettings)  // a WebSocket with `Upgrade`, else the settings
+        v1.patch("channels", ":id", "chat", use: chat.updateSettings)
+        v1.get("channels", ":id", "chat", "messages", use: chat.history)
+        v1.delete("channels", ":id", "chat", "messages", ":message_id", use: chat.deleteMessage)
+        v1.get("channels", ":id", "chat", "bans", use: chat.bans)
+        v1.put("channels", ":id", "chat", "bans", ":user_id", use: chat.ban)
+        v1.delete("channels", ":id", "chat", "bans", ":user_id", use: chat.unban)
+        v1.get("channels", ":id", "chat", "log", use: chat.moderationLog)
+        v1.get("channels", ":id", "moderators", use: chat.moderators)
+        v1.put("channels", ":id", "moderators", ":user_id", use: chat.addModerator)
+        v1.delete("channels", ":id", "moderators", ":user_id", use: chat.removeModerator)
+        v1.get("videos", ":id", "chat", use: chat.replay)
+        app.get(SiteURL.liveChat(.key).pathComponents, use: chat.popout)
+        app.get(SiteURL.studioChannelChat(.key).pathComponents, use: chat.studioPage)
+        app.post(SiteURL.studioChannelChat(.key).pathComponents, use: chat.studioUpdate)
+        app.post(SiteURL.studioChannelModerators(.key).pathComponents, use: chat.studioAddModerator)
+        app.post(SiteURL.studioChannelModeratorRemove(.key, .key).pathComponents, use: chat.studioRemoveModerator)
+        app.post(SiteURL.studioChannelUnban(.key, .key).pathComponents, use: chat.studioUnban)
+    }
+
     if app.videotube.config.benchFloor {  // benchmarks only: the stack's floor (see AppConfig.benchFloor)
         let floor = NIOLockedValueBox<ByteBuffer?>(nil)
         app.get("bench", "floor") { req async throws -> Response in

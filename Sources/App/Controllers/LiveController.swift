@@ -48,11 +48,12 @@ extension LiveController {
         let viewers = req.services.viewers
         let registry = req.services.live
         let database = req.db
+        let viewerKey = req.viewerKey
         var headers = HTTPHeaders([("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache")])
         headers.add(name: "X-Accel-Buffering", value: "no")
         let body = Response.Body(asyncStream: { writer in
-            viewers.join(id)
-            defer { viewers.leave(id) }
+            viewers.join(id, key: viewerKey)
+            defer { viewers.leave(id, key: viewerKey) }
             var ticks = 0
             var live = registry.isLive(channelID: id)
             do {

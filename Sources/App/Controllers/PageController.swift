@@ -64,9 +64,10 @@ struct PageController {
         let links = req.mediaLinks
         let channel = video.channel
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
-        let page = WatchPage(
+        var page = WatchPage(
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await subscribeBox(channel, req: req, back: SiteURL.watch(id)))
+        page.replayChat = try await ChatReplay.find(id, on: req.db) != nil
         return try await req.render("watch", page).encodeResponse(for: req)
     }
 

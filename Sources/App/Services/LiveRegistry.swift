@@ -11,20 +11,33 @@ public final class LiveRegistry: Sendable {
     }
 
     private let entries = NIOLockedValueBox([Int: Entry]())
+    private let observers = NIOLockedValueBox([@Sendable (Int, Bool) -> Void]())
 
     public init() {}
 
     /// Claims the channel for a publisher; false when another one is live.
     public func claim(channelID: Int, disconnect: @escaping @Sendable () -> Void, now: Date = Date()) -> Bool {
-        entries.withLockedValue { entries in
+        let claimed = entries.withLockedValue { entries in
             guard entries[channelID] == nil else { return false }
             entries[channelID] = Entry(channelID: channelID, startedAt: now, disconnect: disconnect)
             return true
         }
+        if claimed { notify(channelID, true) }
+        return claimed
     }
 
     public func release(channelID: Int) {
-        _ = entries.withLockedValue { $0.removeValue(forKey: channelID) }
+        let released = entries.withLockedValue { $0.removeValue(forKey: channelID) } != nil
+        if released { notify(channelID, false) }
+    }
+
+    /// Calls `observer` whenever a channel goes live or offline on this node (the chat pushes it to its readers).
+    public func observe(_ observer: @escaping @Sendable (_ channelID: Int, _ live: Bool) -> Void) {
+        observers.withLockedValue { $0.append(observer) }
+    }
+
+    private func notify(_ channelID: Int, _ live: Bool) {
+        for observer in observers.withLockedValue({ $0 }) { observer(channelID, live) }
     }
 
     public func isLive(channelID: Int) -> Bool { entries.withLockedValue { $0[channelID] != nil } }

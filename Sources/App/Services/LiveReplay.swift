@@ -14,8 +14,10 @@ enum LiveReplay {
         try FileManager.default.moveItem(atPath: path, toPath: target.path)
         let title = channel.streamTitle ?? "\(channel.name) live"
         let uploads = UploadService(db: db, storage: storage, maxUploadBytes: .max, userQuotaBytes: 0)
-        _ = try await uploads.accept(
+        let video = try await uploads.accept(
             fileKey: target.key, filename: "replay.mp4", channel: channel, title: "\(title) (\(Formatting.day(startedAt)))",
             description: "Recorded live on \(Formatting.day(startedAt)).")
+        // The broadcast's chat stays with its replay, and plays in step on the replay's watch page.
+        try await ChatService(db: db).recordReplay(videoID: try video.requireID(), channelID: channelID, startedAt: startedAt)
     }
 }

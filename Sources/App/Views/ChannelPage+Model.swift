@@ -18,6 +18,8 @@ struct ChannelPage: Encodable {
     var subscribe: SubscribeBox
     /// While the channel is live: its stream, shown above the videos.
     var live: LiveBanner?
+    /// The live chat, beside the stream while the channel is live.
+    var chat: ChatPanel?
 
     /// `videos`: the channel's listed videos (one page of them and how many in all).
     init(_ channel: Channel, videos: Paged<VideoRecord>, links: MediaLinks, subscribe: SubscribeBox) throws {
@@ -41,5 +43,6 @@ struct ChannelPage: Encodable {
             : LiveBanner(
                 url: SiteURL.live(.value(channel.handle)).path,
                 playlistURL: SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path, title: channel.liveHeadline)
+        chat = live == nil ? nil : ChatPanel(channel)
     }
 }

@@ -2,7 +2,7 @@ import Vapor
 
 /// The fingerprinted URLs of the files pages load (cached for a year; a new build gets new URLs).
 struct AssetURLs: Encodable, Sendable {
-    var css, siteJS, watchJS, uploadJS, studioJS, liveJS, logo: String
+    var css, siteJS, watchJS, uploadJS, studioJS, liveJS, chatJS, logo: String
 
     init(_ assets: StaticAssets) {
         css = assets.url("css/site.css")
@@ -11,6 +11,7 @@ struct AssetURLs: Encodable, Sendable {
         uploadJS = assets.url("js/upload.js")
         studioJS = assets.url("js/studio.js")
         liveJS = assets.url("js/live.js")
+        chatJS = assets.url("js/chat.js")
         logo = assets.url("images/logo.svg")
     }
 }

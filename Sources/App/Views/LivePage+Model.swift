@@ -18,6 +18,7 @@ struct LivePage: Encodable {
     var nextStream: String?
     var viewers: Int
     var playlistURL: String
+    var chat: ChatPanel
 
     /// The live page of `channel` (with `viewers` watching now).
     init(_ channel: Channel, viewers: Int, links: MediaLinks) {
@@ -36,5 +37,6 @@ struct LivePage: Encodable {
         nextStream = channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }
         self.viewers = viewers
         playlistURL = SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path
+        chat = ChatPanel(channel)
     }
 }

@@ -27,6 +27,8 @@ struct WatchPage: Encodable {
     /// Quality choices, highest first (`720p`, `480p` …), each a rendition playlist.
     var qualities: [Quality]
     var storyboardURL: String?
+    /// For the replay of a live broadcast: its chat plays beside the video, in step with it.
+    var replayChat = false
 
     struct Quality: Encodable {
         var name: String
