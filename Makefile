@@ -21,7 +21,7 @@ deps:
 
 test-deps:
 	@scripts/ensure-packages.sh ffmpeg zlib1g-dev chromium postgresql wrk nginx-light
-	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy
+	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient, websockets" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy websockets
 
 build:
 	swift build
@@ -41,7 +41,7 @@ test: test-deps build
 	step swift-sqlite swift test --skip-build; \
 	step swift-postgres env DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests; \
 	step e2e-sqlite env VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e; \
-	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security"; \
+	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat"; \
 	$(MAKE) --no-print-directory pg-stop; \
 	if [ -n "$$failed" ]; then \
 		echo "== FAILED:$$failed (full logs in test-output/)"; \

@@ -196,8 +196,21 @@ struct ChatUpgrader: Upgrader {
                 var configuration = WebSocket.Configuration()
                 configuration.maxAccumulatedFrameSize = maxFrameBytes
                 configuration.maxAccumulatedFrameCount = 16
-                return WebSocket.server(on: channel, config: configuration) { socket in onUpgrade(socket, channel) }
+                return WebSocket.server(on: channel, config: configuration) { socket in onUpgrade(socket, channel) }.flatMapThrowing {
+                    try channel.pipeline.syncOperations.addHandler(CloseAfterProtocolError())
+                }
             })
+    }
+}
+
+/// After a protocol error (an oversized frame) the socket has sent its close frame, but its frame decoder reads no
+/// more, so the peer's answer would never be seen: the connection is cut shortly after instead of lingering.
+private final class CloseAfterProtocolError: ChannelInboundHandler, Sendable {
+    typealias InboundIn = Never
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .milliseconds(250)) { channel.close(promise: nil) }
     }
 }
 

@@ -164,7 +164,12 @@ actor ChatHub {
 
     func leave(_ client: ChatClient) {
         guard rooms[client.channelID]?.removeValue(forKey: ObjectIdentifier(client)) != nil else { return }
-        if rooms[client.channelID]?.isEmpty == true { rooms[client.channelID] = nil }
+        if rooms[client.channelID]?.isEmpty == true {
+            // Nobody here has seen anything of this room now: the next reader's hello sets it afresh.
+            rooms[client.channelID] = nil
+            shownViewers[client.channelID] = nil
+            shownLive[client.channelID] = nil
+        }
         viewers.leave(client.channelID, key: client.viewerKey)
     }
 
