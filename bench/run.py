@@ -226,6 +226,9 @@ def main():
             import live_capacity
             print("Live capacity…", flush=True)
             pipeline_lines += live_capacity.markdown(live_capacity.measure(args.binary))
+            import chat
+            print("Live chat fan-out…", flush=True)
+            pipeline_lines += chat.markdown(chat.measure(args.binary))
     finally:
         stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)

@@ -9,14 +9,14 @@ import VaporTesting
 /// `DATABASE_URL` is set), plus one real socket.
 @Suite("Chat", .serialized)
 struct ChatTests {
-    /// An owner with a channel, a viewer, and the channel.
-    private func room(_ app: Application, handle: String = "talk") async throws -> (owner: User, viewer: User, channel: App.Channel) {
+    /// An owner with a channel, a viewer, and the channel's room.
+    private func room(_ app: Application, handle: String = "talk") async throws -> (owner: User, viewer: User, channel: ChatRoom) {
         let owner = try await Accounts.user(app, "owner1")
         let token = try await Accounts.token(app, owner)
         _ = try await api(app, .POST, "/api/v1/channels", token: token, json: ["handle": handle, "name": "Talk"])
         let viewer = try await Accounts.user(app, "viewer1")
-        let channel = try #require(try await App.Channel.query(on: app.db).filter(\.$handle == handle).first())
-        return (owner, viewer, channel)
+        let channel = try #require(try await App.Channel.query(on: app.db).filter(\.$handle == handle).with(\.$owner).first())
+        return (owner, viewer, try ChatRoom(channel))
     }
 
     private func refusal(_ body: () async throws -> Void) async -> ChatRefusal? {
@@ -100,7 +100,7 @@ struct ChatTests {
             _ = try await chat.update(.init(slow_mode_seconds: nil, subscribers_only: true, blocked_words: nil, links_allowed: nil), in: channel, by: boss)
             let me = try await chat.standing(of: viewer, in: channel)
             #expect(await refusal { _ = try await chat.send("hi", by: me, in: channel, limiter: ChatRateLimiter()) }?.code == "followers_only")
-            _ = try await SubscriptionService(db: app.db).subscribe(userID: viewer.requireID(), channelID: channel.requireID())
+            _ = try await SubscriptionService(db: app.db).subscribe(userID: viewer.requireID(), channelID: channel.id)
             _ = try await chat.send("hi", by: me, in: channel, limiter: ChatRateLimiter())
             _ = try await chat.send("welcome", by: boss, in: channel, limiter: ChatRateLimiter())
         }
@@ -191,7 +191,7 @@ struct ChatTests {
             let (owner, viewer, channel) = try await room(app)
             let ownerToken = try await Accounts.token(app, owner)
             let viewerToken = try await Accounts.token(app, viewer)
-            let path = "/api/v1/channels/\(try channel.requireID())"
+            let path = "/api/v1/channels/\(channel.id)"
             #expect(try await api(app, .PUT, "\(path)/moderators/\(try viewer.requireID())").status == .unauthorized)
             #expect(try await api(app, .PUT, "\(path)/moderators/\(try viewer.requireID())", token: viewerToken).status == .forbidden)
             let added = try await api(app, .PUT, "\(path)/moderators/\(try viewer.requireID())", token: ownerToken)

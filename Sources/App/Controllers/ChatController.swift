@@ -15,11 +15,13 @@ struct ChatController {
     func socketOrSettings(req: Request) async throws -> Response {
         let channel = try await req.channelParameter(idStatus: .badRequest)
         guard req.headers[.upgrade].contains(where: { $0.lowercased().contains("websocket") }) else {
-            let standing: ChatService.Standing? = if let user = req.user { try await req.chat.standing(of: user, in: channel) } else { nil }
+            let standing: ChatService.Standing? = if let user = req.user { try await req.chat.standing(of: user, in: try ChatRoom(channel)) } else { nil }
             return try await settingsDTO(try await req.chat.settings(channelID: channel.requireID()), full: standing?.canModerate == true)
                 .encodeResponse(for: req)
         }
-        let user = try await req.chatUser()
+        // The socket keeps only what it needs of the channel and the user, for as long as it is open.
+        let room = try ChatRoom(channel)
+        let person = try await req.chatUser().map(ChatPerson.init)
         let since = req.query[Int.self, at: "since"]
         let services = req.services
         let channelID = try channel.requireID()
@@ -30,7 +32,7 @@ struct ChatController {
         response.upgrader = ChatUpgrader(maxFrameBytes: Self.maxFrameBytes) { socket, connection in
             socket.pingInterval = .seconds(30)
             let client = ChatClient(socket: socket, connection: connection, channelID: channelID, viewerKey: viewerKey)
-            let session = ChatSession(hub: hub, client: client, channel: channel, user: user, database: hub.database, live: live, since: since)
+            let session = ChatSession(hub: hub, client: client, room: room, user: person, database: hub.database, live: live, since: since)
             session.attach()
             Task { await session.run() }
         }
@@ -41,7 +43,9 @@ struct ChatController {
     func updateSettings(req: Request) async throws -> ChatSettingsDTO {
         let (channel, standing) = try await req.chatStanding()
         let patch = try req.content.decode(ChatSettingsPatch.self)
-        return settingsDTO(try await req.chat.update(patch, in: channel, by: standing), full: true)
+        let settings = try await req.chat.update(patch, in: try ChatRoom(channel), by: standing)
+        await req.services.chat.settingsChanged(try channel.requireID())
+        return settingsDTO(settings, full: true)
     }
 
     private func settingsDTO(_ settings: ChatSettings, full: Bool) -> ChatSettingsDTO {
@@ -57,7 +61,7 @@ struct ChatController {
         let limit = req.query[Int.self, at: "limit"] ?? 50
         guard (1...100).contains(limit) else { throw Abort(.badRequest, reason: "limit is 1 to 100") }
         let before = req.query[Int.self, at: "before"]
-        let page = try await req.chat.messages(in: channel, before: before, limit: limit)
+        let page = try await req.chat.messages(in: try ChatRoom(channel), before: before, limit: limit)
         return ChatHistoryDTO(data: page, next_before: page.count == limit ? page.last?.id : nil)
     }
 
@@ -65,7 +69,7 @@ struct ChatController {
     func deleteMessage(req: Request) async throws -> HTTPStatus {
         let (channel, standing) = try await req.chatStanding()
         let id = try req.numericID("message_id", status: .badRequest, what: "message")
-        let deleted = try await req.chat.delete(messageID: id, in: channel, by: standing)
+        let deleted = try await req.chat.delete(messageID: id, in: try ChatRoom(channel), by: standing)
         await req.services.chat.broadcast(try channel.requireID(), ChatDeleteDTO(id: deleted))
         return .noContent
     }
@@ -73,7 +77,7 @@ struct ChatController {
     /// GET /api/v1/channels/:id/chat/bans — bans and time-outs in force (those who moderate).
     func bans(req: Request) async throws -> ListDTO<ChatBanDTO> {
         let (channel, _) = try await req.chatStanding()
-        return ListDTO(data: try await req.chat.bans(of: channel))
+        return ListDTO(data: try await req.chat.bans(of: try ChatRoom(channel)))
     }
 
     /// PUT /api/v1/channels/:id/chat/bans/:user_id `{"seconds": N}` times out; without `seconds`, bans.
@@ -82,7 +86,7 @@ struct ChatController {
         let userID = try req.numericID("user_id", status: .badRequest, what: "user")
         struct Body: Content { var seconds: Int? }
         let body = (try? req.content.decode(Body.self)) ?? Body()
-        try await req.chat.restrict(userID: userID, seconds: body.seconds, in: channel, by: standing)
+        try await req.chat.restrict(userID: userID, seconds: body.seconds, in: try ChatRoom(channel), by: standing)
         await req.services.chat.broadcast(try channel.requireID(), ChatClearDTO(user_id: userID))
         return .noContent
     }
@@ -90,20 +94,20 @@ struct ChatController {
     /// DELETE /api/v1/channels/:id/chat/bans/:user_id — lifts a ban or time-out.
     func unban(req: Request) async throws -> HTTPStatus {
         let (channel, standing) = try await req.chatStanding()
-        try await req.chat.unban(userID: try req.numericID("user_id", status: .badRequest, what: "user"), in: channel, by: standing)
+        try await req.chat.unban(userID: try req.numericID("user_id", status: .badRequest, what: "user"), in: try ChatRoom(channel), by: standing)
         return .noContent
     }
 
     /// GET /api/v1/channels/:id/chat/log — the moderation log, newest first (those who moderate).
     func moderationLog(req: Request) async throws -> ListDTO<ChatModerationDTO> {
         let (channel, _) = try await req.chatStanding()
-        return ListDTO(data: try await req.chat.moderationLog(of: channel))
+        return ListDTO(data: try await req.chat.moderationLog(of: try ChatRoom(channel)))
     }
 
     /// GET /api/v1/channels/:id/moderators
     func moderators(req: Request) async throws -> ListDTO<ChatModeratorDTO> {
         let (channel, _) = try await req.chatStanding()
-        return ListDTO(data: try await req.chat.moderators(of: channel))
+        return ListDTO(data: try await req.chat.moderators(of: try ChatRoom(channel)))
     }
 
     /// PUT /api/v1/channels/:id/moderators/:user_id — the owner (or an admin) appoints a moderator.
@@ -118,8 +122,8 @@ struct ChatController {
 
     private func setModerator(req: Request, _ on: Bool) async throws -> ListDTO<ChatModeratorDTO> {
         let (channel, standing) = try await req.chatStanding()
-        try await req.chat.setModerator(userID: try req.numericID("user_id", status: .badRequest, what: "user"), on, in: channel, by: standing)
-        return ListDTO(data: try await req.chat.moderators(of: channel))
+        try await req.chat.setModerator(userID: try req.numericID("user_id", status: .badRequest, what: "user"), on, in: try ChatRoom(channel), by: standing)
+        return ListDTO(data: try await req.chat.moderators(of: try ChatRoom(channel)))
     }
 
     /// GET /api/v1/videos/:id/chat — a replay's chat with each line's offset into the video; 404 for videos that
@@ -174,7 +178,7 @@ extension Request {
     func chatStanding() async throws -> (Channel, ChatService.Standing) {
         let user = try requireUser()
         let channel = try await channelParameter(idStatus: .badRequest)
-        let standing = try await chat.standing(of: user, in: channel)
+        let standing = try await chat.standing(of: user, in: try ChatRoom(channel))
         guard standing.canModerate else {
             throw Abort(.forbidden, reason: "Only the owner of @\(channel.handle), its moderators and admins can do this.")
         }
@@ -198,6 +202,10 @@ struct ChatUpgrader: Upgrader {
                 configuration.maxAccumulatedFrameCount = 16
                 return WebSocket.server(on: channel, config: configuration) { socket in onUpgrade(socket, channel) }.flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(CloseAfterProtocolError())
+                    // Unwritable past this many unsent bytes: a reader that stopped reading is dropped then.
+                    try channel.syncOptions?.setOption(
+                        NIOCore.ChannelOptions.writeBufferWaterMark,
+                        value: NIOCore.ChannelOptions.Types.WriteBufferWaterMark(low: ChatClient.maxPending / 2, high: ChatClient.maxPending))
                 }
             })
     }
@@ -241,7 +249,7 @@ extension ChatController {
         let chat = req.chat
         return StudioChatPage(
             channel: channel, settings: try await chat.settings(channelID: channel.requireID()), canAppoint: standing.isOwner || standing.isAdmin,
-            moderators: try await chat.moderators(of: channel), bans: try await chat.bans(of: channel), log: try await chat.moderationLog(of: channel))
+            moderators: try await chat.moderators(of: try ChatRoom(channel)), bans: try await chat.bans(of: try ChatRoom(channel)), log: try await chat.moderationLog(of: try ChatRoom(channel)))
     }
 
     /// POST /studio/channels/:id/chat — the settings form.
@@ -259,7 +267,8 @@ extension ChatController {
             subscribers_only: form.subscribers_only == "on", blocked_words: (form.blocked_words ?? "").split(whereSeparator: \.isNewline).map(String.init),
             links_allowed: form.links_allowed == "on")
         do {
-            _ = try await req.chat.update(patch, in: channel, by: standing)
+            _ = try await req.chat.update(patch, in: try ChatRoom(channel), by: standing)
+            await req.services.chat.settingsChanged(try channel.requireID())
         } catch let refusal as ChatRefusal {
             var page = try await studioModel(channel, standing, req: req)
             page.errors = [refusal.message]
@@ -277,7 +286,7 @@ extension ChatController {
             guard let user = try await User.query(on: req.db).filter(\.$username == name).first(), let userID = user.id else {
                 throw ChatRefusal("not_found", "There is no user named “\(name.prefix(30))”; check the spelling.")
             }
-            try await req.chat.setModerator(userID: userID, true, in: channel, by: standing)
+            try await req.chat.setModerator(userID: userID, true, in: try ChatRoom(channel), by: standing)
         } catch let refusal as ChatRefusal {
             var page = try await studioModel(channel, standing, req: req)
             page.errors = [refusal.message]
@@ -289,14 +298,14 @@ extension ChatController {
     /// POST /studio/channels/:id/moderators/:user_id/remove
     func studioRemoveModerator(req: Request) async throws -> Response {
         let (channel, standing) = try await req.chatStanding()
-        try await req.chat.setModerator(userID: try req.numericID("user_id", what: "user"), false, in: channel, by: standing)
+        try await req.chat.setModerator(userID: try req.numericID("user_id", what: "user"), false, in: try ChatRoom(channel), by: standing)
         return req.redirectAfterForm(to: SiteURL.studioChannelChat(.value(try channel.requireID())).path, notice: .saved)
     }
 
     /// POST /studio/channels/:id/bans/:user_id/remove
     func studioUnban(req: Request) async throws -> Response {
         let (channel, standing) = try await req.chatStanding()
-        try await req.chat.unban(userID: try req.numericID("user_id", what: "user"), in: channel, by: standing)
+        try await req.chat.unban(userID: try req.numericID("user_id", what: "user"), in: try ChatRoom(channel), by: standing)
         return req.redirectAfterForm(to: SiteURL.studioChannelChat(.value(try channel.requireID())).path, notice: .saved)
     }
 }

@@ -6,8 +6,9 @@ import NIOCore
 import NIOWebSocket
 import Vapor
 
-/// One reader's socket on this node. Everything sent to it is counted until the socket has taken it; a reader
-/// that stops reading is dropped once `maxPending` bytes wait, so one slow client cannot hold the server's memory.
+/// One reader's socket on this node. A reader that stops reading is dropped once its connection holds
+/// `maxPending` bytes it has not taken (the connection's write high-water mark), so one slow client cannot hold
+/// the server's memory or slow anyone else.
 final class ChatClient: Sendable {
     static let maxPending = 256 * 1024
     let socket: WebSocket
@@ -16,10 +17,10 @@ final class ChatClient: Sendable {
     let viewerKey: String
 
     private struct State {
-        var pending = 0
         /// Until hello and history are out, live frames wait here (in order).
         var ready = false
         var queued: [ByteBuffer] = []
+        var queuedBytes = 0
         var dropped = false
     }
     private let state = NIOLockedValueBox(State())
@@ -31,57 +32,55 @@ final class ChatClient: Sendable {
         self.viewerKey = viewerKey
     }
 
-    /// Sends a text frame (already-encoded JSON), or queues it until `open()`.
+    /// Sends a text frame (already-encoded JSON) from any thread, or queues it until `open()`.
     func send(_ frame: ByteBuffer) {
-        let size = frame.readableBytes
-        let go: Bool? = state.withLockedValue { s in
-            guard !s.dropped else { return false }
-            if !s.ready {
-                s.queued.append(frame)
-                s.pending += size
-            } else {
-                s.pending += size
-            }
-            if s.pending > Self.maxPending {
-                s.dropped = true
-                return nil
-            }
-            return s.ready
+        if connection.eventLoop.inEventLoop {
+            sendOnLoop(frame)
+        } else {
+            connection.eventLoop.execute { self.sendOnLoop(frame) }
         }
-        switch go {
-        case true?: write(frame, size: size)
-        case nil: drop()
+    }
+
+    /// `send` on the connection's own event loop: no hop, no allocation beyond the frame's header.
+    func sendOnLoop(_ frame: ByteBuffer) {
+        let ready: Bool? = state.withLockedValue { s in
+            guard !s.dropped else { return false }
+            guard s.ready else {
+                s.queued.append(frame)
+                s.queuedBytes += frame.readableBytes
+                if s.queuedBytes > Self.maxPending { s.dropped = true; return nil }
+                return false
+            }
+            if !connection.isWritable { s.dropped = true; return nil }
+            return true
+        }
+        switch ready {
+        case true?: socket.send(frame, opcode: .text, fin: true, promise: nil)
+        case nil: connection.close(promise: nil)  // a reader that stopped reading: no close handshake, the connection goes
         default: break
         }
     }
 
-    /// Sends what arrived while the first frames were going out, then sends directly.
+    /// Sends the first frames (hello, history), then what arrived meanwhile; from then on frames go straight out.
     func open(first: [ByteBuffer]) {
-        for frame in first { write(frame, size: 0) }
-        let queued = state.withLockedValue { s in
-            s.ready = true
-            defer { s.queued = [] }
-            return s.queued
+        connection.eventLoop.execute {
+            for frame in first { self.socket.send(frame, opcode: .text, fin: true, promise: nil) }
+            let queued = self.state.withLockedValue { s in
+                s.ready = true
+                defer { s.queued = []; s.queuedBytes = 0 }
+                return s.queued
+            }
+            for frame in queued { self.socket.send(frame, opcode: .text, fin: true, promise: nil) }
         }
-        for frame in queued { write(frame, size: frame.readableBytes) }
-    }
-
-    private func write(_ frame: ByteBuffer, size: Int) {
-        let promise = connection.eventLoop.makePromise(of: Void.self)
-        if size > 0 { promise.futureResult.whenComplete { [state] _ in state.withLockedValue { $0.pending -= size } } }
-        socket.send(frame, opcode: .text, fin: true, promise: promise)
     }
 
     /// Closes with `code` after a last frame; the socket is cut if the peer does not answer the close.
     func close(_ code: WebSocketErrorCode, last: ByteBuffer? = nil) {
-        if let last { write(last, size: 0) }
+        if let last { socket.send(last, opcode: .text, fin: true, promise: nil) }
         let connection = self.connection
         socket.close(code: code, promise: nil)
         connection.eventLoop.scheduleTask(in: .seconds(2)) { connection.close(promise: nil) }
     }
-
-    /// A reader that stopped reading: no close handshake, the connection goes.
-    private func drop() { connection.close(promise: nil) }
 }
 
 /// Every chat socket on this node, by channel, and the delivery of events to them. Events come from the bus
@@ -109,9 +108,17 @@ actor ChatHub {
     let limiter = ChatRateLimiter()
 
     private var rooms: [Int: [ObjectIdentifier: ChatClient]] = [:]
+    /// Each room's readers grouped by event loop (made again after a join or leave), so a frame reaches a
+    /// thousand readers with one hop per loop instead of one per reader.
+    private var byLoop: [Int: [(any EventLoop, [ChatClient])]] = [:]
     private var shownViewers: [Int: Int] = [:]
     private var shownLive: [Int: Bool] = [:]
     private var reported: Set<Int> = []
+    /// What every new reader of a channel gets first — its settings and the last lines, encoded — kept briefly, so
+    /// a thousand readers arriving when a stream starts cost one query, not a thousand. Any line, delete or clear in
+    /// the channel drops it.
+    private var opening: [Int: (at: Date, settings: ChatSettings, history: [ByteBuffer])] = [:]
+    static let openingLifetime: TimeInterval = 2
     private var started = false
     private var starting: Task<Void, Never>?
     private var ticker: Task<Void, Never>?
@@ -159,19 +166,38 @@ actor ChatHub {
     func join(_ client: ChatClient) async {
         await start()
         rooms[client.channelID, default: [:]][ObjectIdentifier(client)] = client
+        byLoop[client.channelID] = nil
         viewers.join(client.channelID, key: client.viewerKey)
     }
 
     func leave(_ client: ChatClient) {
         guard rooms[client.channelID]?.removeValue(forKey: ObjectIdentifier(client)) != nil else { return }
+        byLoop[client.channelID] = nil
         if rooms[client.channelID]?.isEmpty == true {
             // Nobody here has seen anything of this room now: the next reader's hello sets it afresh.
             rooms[client.channelID] = nil
+            byLoop[client.channelID] = nil
             shownViewers[client.channelID] = nil
             shownLive[client.channelID] = nil
         }
         viewers.leave(client.channelID, key: client.viewerKey)
     }
+
+    /// The channel's settings and its last lines (encoded, oldest first), from memory when they are fresh.
+    func opening(_ room: ChatRoom, chat: ChatService, now: Date = Date()) async throws -> (ChatSettings, [ByteBuffer]) {
+        if let cached = opening[room.id], now.timeIntervalSince(cached.at) < Self.openingLifetime {
+            return (cached.settings, cached.history)
+        }
+        let settings = try await chat.settings(channelID: room.id)
+        let lines = try await chat.messages(in: room, limit: ChatService.historyOnConnect).reversed()
+        let history = try lines.map { ByteBuffer(string: try Self.encode($0)) }
+        if opening.count > 1000 { opening = opening.filter { now.timeIntervalSince($0.value.at) < Self.openingLifetime } }
+        opening[room.id] = (now, settings, history)
+        return (settings, history)
+    }
+
+    /// Settings changed (on this node): new readers must not get the old ones.
+    func settingsChanged(_ channelID: Int) { opening[channelID] = nil }
 
     /// Readers of a channel on this node.
     func readers(of channelID: Int) -> Int { rooms[channelID]?.count ?? 0 }
@@ -187,10 +213,11 @@ actor ChatHub {
         let parts = line.split(separator: " ", maxSplits: 3, omittingEmptySubsequences: false)
         switch parts.first {
         case "f" where parts.count >= 3:
-            guard let channelID = Int(parts[1]), let room = rooms[channelID] else { return }
+            guard let channelID = Int(parts[1]) else { return }
+            opening[channelID] = nil
+            guard rooms[channelID] != nil else { return }
             let json = line.dropFirst(parts[0].count + parts[1].count + 2)
-            let buffer = ByteBuffer(string: String(json))
-            for client in room.values { client.send(buffer) }
+            fanOut(channelID, ByteBuffer(string: String(json)))
         case "l" where parts.count == 3:
             guard let channelID = Int(parts[1]) else { return }
             setLive(channelID, parts[2] == "1")
@@ -228,9 +255,27 @@ actor ChatHub {
 
     /// A frame for this node's readers of a channel only (counts and live state every node computes itself).
     private func send(_ channelID: Int, _ frame: [String: Value]) {
-        guard let room = rooms[channelID], let json = try? Self.encode(frame) else { return }
-        let buffer = ByteBuffer(string: json)
-        for client in room.values { client.send(buffer) }
+        guard rooms[channelID] != nil, let json = try? Self.encode(frame) else { return }
+        fanOut(channelID, ByteBuffer(string: json))
+    }
+
+    /// One frame to every reader of a room: each event loop writes to its own readers in one go.
+    private func fanOut(_ channelID: Int, _ frame: ByteBuffer) {
+        let groups: [(any EventLoop, [ChatClient])]
+        if let cached = byLoop[channelID] {
+            groups = cached
+        } else {
+            var grouped: [ObjectIdentifier: (any EventLoop, [ChatClient])] = [:]
+            for client in rooms[channelID]?.values ?? [:].values {
+                let loop = client.connection.eventLoop
+                grouped[ObjectIdentifier(loop), default: (loop, [])].1.append(client)
+            }
+            groups = Array(grouped.values)
+            byLoop[channelID] = groups
+        }
+        for (loop, clients) in groups {
+            loop.execute { for client in clients { client.sendOnLoop(frame) } }
+        }
     }
 
     /// Pushes changed viewer counts, reports this node's counts to the others, and now and then reads the live

@@ -2,6 +2,30 @@ import Fluent
 import Foundation
 import SQLKit
 
+/// What a chat socket keeps of its channel while it lives: not the whole model.
+struct ChatRoom: Sendable {
+    let id: Int
+    let ownerID: Int?
+
+    init(_ channel: Channel) throws {
+        id = try channel.requireID()
+        ownerID = channel.$owner.id
+    }
+}
+
+/// What a chat socket keeps of its user.
+struct ChatPerson: Sendable {
+    let id: Int
+    let username: String
+    let isAdmin: Bool
+
+    init(_ user: User) throws {
+        id = try user.requireID()
+        username = user.username
+        isAdmin = user.isAdmin
+    }
+}
+
 /// The chat's rules and storage: who may write and moderate, what a line may say, history, moderation and the
 /// moderation log. It takes a database and nothing else; the sockets (`ChatHub`) and HTTP call it.
 public struct ChatService: Sendable {
@@ -27,10 +51,14 @@ public struct ChatService: Sendable {
     }
 
     /// The user as chat shows them in `channel`, with their badges.
-    func standing(of user: User, in channel: Channel) async throws -> Standing {
-        let userID = try user.requireID(), channelID = try channel.requireID()
+    func standing(of user: User, in channel: ChatRoom) async throws -> Standing {
+        try await standing(of: ChatPerson(user), in: channel)
+    }
+
+    func standing(of user: ChatPerson, in channel: ChatRoom) async throws -> Standing {
+        let userID = user.id, channelID = channel.id
         let isModerator = try await ChannelModerator.query(on: db).filter(\.$channel.$id == channelID).filter(\.$user.$id == userID).count() > 0
-        let isOwner = channel.$owner.id == userID
+        let isOwner = channel.ownerID == userID
         return Standing(
             user: ChatUserDTO(
                 id: userID, username: user.username, display_name: user.username,
@@ -70,8 +98,8 @@ public struct ChatService: Sendable {
 
     /// Checks and stores a line by `standing` in `channel`, and returns it as sent to everyone. Throws a
     /// `ChatRefusal` saying why not otherwise; nothing is stored then.
-    func send(_ raw: String, by standing: Standing, in channel: Channel, limiter: ChatRateLimiter, now: Date = Date()) async throws -> ChatMessageDTO {
-        let channelID = try channel.requireID()
+    func send(_ raw: String, by standing: Standing, in channel: ChatRoom, limiter: ChatRateLimiter, now: Date = Date()) async throws -> ChatMessageDTO {
+        let channelID = channel.id
         let text = try ChatText.clean(raw)
         let settings = try await settings(channelID: channelID)
         if let refusal = try await restriction(for: standing, in: channelID, settings: settings, now: now) { throw refusal }
@@ -110,8 +138,8 @@ public struct ChatService: Sendable {
 
     /// Lines of `channel` that are not deleted: newest first before `before` (history pages), or oldest first
     /// after `after` (a reconnecting socket's catch-up).
-    func messages(in channel: Channel, before: Int? = nil, after: Int? = nil, limit: Int) async throws -> [ChatMessageDTO] {
-        let channelID = try channel.requireID()
+    func messages(in channel: ChatRoom, before: Int? = nil, after: Int? = nil, limit: Int) async throws -> [ChatMessageDTO] {
+        let channelID = channel.id
         let sql = try db.sql()
         var query = sql.select()
             .column(SQLColumn("id", table: "m")).column(SQLColumn("user_id", table: "m")).column(SQLColumn("text", table: "m"))
@@ -127,15 +155,15 @@ public struct ChatService: Sendable {
         return try await dtos(rows, channel: channel)
     }
 
-    private func dtos(_ rows: [Row], channel: Channel, startedAt: Date? = nil) async throws -> [ChatMessageDTO] {
+    private func dtos(_ rows: [Row], channel: ChatRoom, startedAt: Date? = nil) async throws -> [ChatMessageDTO] {
         guard !rows.isEmpty else { return [] }
-        let moderators = try await moderatorIDs(channelID: try channel.requireID())
+        let moderators = try await moderatorIDs(channelID: channel.id)
         return rows.map { row in
             ChatMessageDTO(
                 id: row.id,
                 user: ChatUserDTO(
                     id: row.user_id, username: row.username, display_name: row.username,
-                    badges: Self.badges(owner: channel.$owner.id == row.user_id, moderator: moderators.contains(row.user_id), admin: row.role == Role.admin.rawValue)),
+                    badges: Self.badges(owner: channel.ownerID == row.user_id, moderator: moderators.contains(row.user_id), admin: row.role == Role.admin.rawValue)),
                 text: row.text, sent_at: Formatting.iso8601(row.sent_at),
                 offset: startedAt.map { max(0, (row.sent_at.timeIntervalSince($0) * 10).rounded() / 10) })
         }
@@ -148,9 +176,9 @@ public struct ChatService: Sendable {
     // MARK: moderation
 
     /// Deletes a line; returns its id. Only moderators of its channel.
-    func delete(messageID: Int, in channel: Channel, by standing: Standing) async throws -> Int {
+    func delete(messageID: Int, in channel: ChatRoom, by standing: Standing) async throws -> Int {
         guard standing.canModerate else { throw ChatRefusal("forbidden", "Only the owner, moderators and admins can delete messages.") }
-        let channelID = try channel.requireID()
+        let channelID = channel.id
         guard let message = try await ChatMessage.query(on: db).filter(\.$id == messageID).filter(\.$channel.$id == channelID).first() else {
             throw ChatRefusal("not_found", "There is no message \(messageID) in this chat.")
         }
@@ -163,8 +191,8 @@ public struct ChatService: Sendable {
     }
 
     /// Times a user out for `seconds` (nil: bans them) and removes their recent lines.
-    func restrict(userID: Int, seconds: Int?, in channel: Channel, by standing: Standing, now: Date = Date()) async throws {
-        let channelID = try channel.requireID()
+    func restrict(userID: Int, seconds: Int?, in channel: ChatRoom, by standing: Standing, now: Date = Date()) async throws {
+        let channelID = channel.id
         try await requireModeratable(userID: userID, in: channel, by: standing)
         if let seconds, !(1...Self.maxTimeout).contains(seconds) {
             throw ChatRefusal("bad_frame", "A time-out lasts 1 to \(Self.maxTimeout) seconds (two weeks); ban for longer.")
@@ -186,21 +214,21 @@ public struct ChatService: Sendable {
     }
 
     /// Lifts a ban or time-out.
-    func unban(userID: Int, in channel: Channel, by standing: Standing) async throws {
+    func unban(userID: Int, in channel: ChatRoom, by standing: Standing) async throws {
         guard standing.canModerate else { throw ChatRefusal("forbidden", "Only the owner, moderators and admins can unban.") }
-        let channelID = try channel.requireID()
+        let channelID = channel.id
         try await ChatBan.query(on: db).filter(\.$channel.$id == channelID).filter(\.$user.$id == userID).delete()
         try await log(channelID, by: standing, "unban", target: userID)
     }
 
     /// Moderators act on ordinary users; the owner and admins on moderators too; nobody on the owner or an admin.
-    private func requireModeratable(userID: Int, in channel: Channel, by standing: Standing) async throws {
+    private func requireModeratable(userID: Int, in channel: ChatRoom, by standing: Standing) async throws {
         guard standing.canModerate else { throw ChatRefusal("forbidden", "Only the owner, moderators and admins can time out or ban.") }
         guard let target = try await User.find(userID, on: db) else { throw ChatRefusal("not_found", "There is no user \(userID).") }
-        guard channel.$owner.id != userID, !target.isAdmin else {
+        guard channel.ownerID != userID, !target.isAdmin else {
             throw ChatRefusal("forbidden", "The channel's owner and admins cannot be timed out or banned.")
         }
-        if try await moderatorIDs(channelID: try channel.requireID()).contains(userID), !(standing.isOwner || standing.isAdmin) {
+        if try await moderatorIDs(channelID: channel.id).contains(userID), !(standing.isOwner || standing.isAdmin) {
             throw ChatRefusal("forbidden", "Only the owner can time out or ban a moderator.")
         }
     }
@@ -212,9 +240,9 @@ public struct ChatService: Sendable {
 
     /// The owner (or an admin) appoints or removes a moderator. True when something changed.
     @discardableResult
-    func setModerator(userID: Int, _ on: Bool, in channel: Channel, by standing: Standing) async throws -> Bool {
+    func setModerator(userID: Int, _ on: Bool, in channel: ChatRoom, by standing: Standing) async throws -> Bool {
         guard standing.isOwner || standing.isAdmin else { throw ChatRefusal("forbidden", "Only the channel's owner appoints moderators.") }
-        let channelID = try channel.requireID()
+        let channelID = channel.id
         guard try await User.find(userID, on: db) != nil else { throw ChatRefusal("not_found", "There is no user \(userID).") }
         let existing = try await ChannelModerator.query(on: db).filter(\.$channel.$id == channelID).filter(\.$user.$id == userID).first()
         switch (on, existing) {
@@ -235,22 +263,22 @@ public struct ChatService: Sendable {
         }
     }
 
-    func moderators(of channel: Channel) async throws -> [ChatModeratorDTO] {
-        try await ChannelModerator.query(on: db).filter(\.$channel.$id == channel.requireID()).with(\.$user).sort(\.$id).all()
+    func moderators(of channel: ChatRoom) async throws -> [ChatModeratorDTO] {
+        try await ChannelModerator.query(on: db).filter(\.$channel.$id == channel.id).with(\.$user).sort(\.$id).all()
             .map { ChatModeratorDTO(user_id: $0.$user.id, username: $0.user.username, added_at: Formatting.iso8601($0.createdAt)) }
     }
 
     /// Bans and time-outs still in force.
-    func bans(of channel: Channel, now: Date = Date()) async throws -> [ChatBanDTO] {
-        try await ChatBan.query(on: db).filter(\.$channel.$id == channel.requireID()).with(\.$user).sort(\.$id, .descending).all()
+    func bans(of channel: ChatRoom, now: Date = Date()) async throws -> [ChatBanDTO] {
+        try await ChatBan.query(on: db).filter(\.$channel.$id == channel.id).with(\.$user).sort(\.$id, .descending).all()
             .filter { $0.endsAt.map { $0 > now } ?? true }
             .map { ChatBanDTO(user_id: $0.$user.id, username: $0.user.username, until: $0.endsAt.map(Formatting.iso8601)) }
     }
 
     /// Changes the chat rules (owner and admins; moderators too).
-    func update(_ patch: ChatSettingsPatch, in channel: Channel, by standing: Standing) async throws -> ChatSettings {
+    func update(_ patch: ChatSettingsPatch, in channel: ChatRoom, by standing: Standing) async throws -> ChatSettings {
         guard standing.canModerate else { throw ChatRefusal("forbidden", "Only the owner, moderators and admins change chat settings.") }
-        let settings = try await settings(channelID: try channel.requireID())
+        let settings = try await settings(channelID: channel.id)
         if let slow = patch.slow_mode_seconds {
             guard (0...3600).contains(slow) else { throw ChatRefusal("bad_request", "slow_mode_seconds is 0 (off) to 3600.") }
             settings.slowModeSeconds = slow
@@ -265,7 +293,7 @@ public struct ChatService: Sendable {
             settings.blockedWords = cleaned.joined(separator: "\n")
         }
         try await settings.save(on: db)
-        try await log(try channel.requireID(), by: standing, "settings", detail: Self.describe(settings))
+        try await log(channel.id, by: standing, "settings", detail: Self.describe(settings))
         return settings
     }
 
@@ -273,8 +301,8 @@ public struct ChatService: Sendable {
         "slow mode \(s.slowModeSeconds) s, subscribers only \(s.subscribersOnly ? "on" : "off"), links \(s.linksAllowed ? "allowed" : "off"), \(ChatText.blockedList(s.blockedWords).count) blocked"
     }
 
-    func moderationLog(of channel: Channel, limit: Int = 100) async throws -> [ChatModerationDTO] {
-        let entries = try await ChatModerationEntry.query(on: db).filter(\.$channel.$id == channel.requireID()).sort(\.$id, .descending).limit(limit).all()
+    func moderationLog(of channel: ChatRoom, limit: Int = 100) async throws -> [ChatModerationDTO] {
+        let entries = try await ChatModerationEntry.query(on: db).filter(\.$channel.$id == channel.id).sort(\.$id, .descending).limit(limit).all()
         let ids = Set(entries.flatMap { [$0.moderatorID, $0.targetUserID].compactMap { $0 } })
         let names = Dictionary(
             try await User.query(on: db).filter(\.$id ~~ Array(ids)).field(\.$id).field(\.$username).all().map { ($0.id ?? 0, $0.username) },
@@ -295,7 +323,8 @@ public struct ChatService: Sendable {
 
     /// The chat of the broadcast a replay video recorded, oldest first with offsets; nil for other videos.
     func replay(videoID: Int, limit: Int = 20_000) async throws -> ChatReplayDTO? {
-        guard let replay = try await ChatReplay.find(videoID, on: db), let channel = try await Channel.find(replay.$channel.id, on: db) else { return nil }
+        guard let replay = try await ChatReplay.find(videoID, on: db), let found = try await Channel.find(replay.$channel.id, on: db) else { return nil }
+        let channel = try ChatRoom(found)
         let sql = try db.sql()
         // The broadcast's start as the messages hold it, within a second or two of the recorder's clock.
         let rows = try await sql.select()
