@@ -82,6 +82,8 @@ let package = Package(
                 .product(name: "VaporTesting", package: "vapor"),
                 // A client that does not follow redirects, to see the 303s and cookies a browser would.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                // A socket without a network, to be a chat reader that stops reading.
+                .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
     ],
