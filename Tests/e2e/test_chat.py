@@ -203,6 +203,27 @@ def test_chat_in_chromium_with_three_people(server):
         expect(b.locator(".chat-form")).to_be_hidden()
         expect(b.locator(".chat-note")).to_contain_text("banned")
 
+        # The studio: the moderation log, lifting the ban, slow mode, a new moderator.
+        a.goto(base + "/studio")
+        a.locator("tr", has_text="@pagechat").get_by_role("link", name="Chat", exact=True).click()
+        log = a.locator("#moderation-log")
+        expect(log).to_contain_text("pageowner deleted a message by pagereader: “a line to delete”")
+        expect(log).to_contain_text("pageowner banned pagereader")
+        a.locator("#bans li", has_text="pagereader").get_by_role("button", name="Unban").click()
+        expect(a.locator("#bans")).not_to_contain_text("pagereader")
+        a.fill("input[name=slow_mode_seconds]", "30")
+        a.click("#chat-settings button[type=submit]")
+        expect(a.locator("input[name=slow_mode_seconds]")).to_have_value("30")
+        a.fill("input[name=username]", "pagereader")
+        a.get_by_role("button", name="Make moderator").click()
+        expect(a.locator("#moderators")).to_contain_text("pagereader")
+        expect(log).to_contain_text("pageowner made pagereader a moderator")
+        b.reload()
+        expect(b.locator(".chat-form")).to_be_visible()
+        b.fill("#chat-input", "now I moderate")
+        b.press("#chat-input", "Enter")
+        expect(b.locator(".chat-line", has_text="now I moderate").locator(".chat-badge.moderator")).to_have_text("Mod")
+
         # The pop-out and the OBS overlay.
         c.goto(base + "/live/pagechat/chat?overlay=1")
         expect(c.locator(".chat-line", has_text="still talking")).to_be_visible()

@@ -27,6 +27,8 @@ struct ChannelSettingsPage: Encodable {
     var pictures: [Picture]
     var channelURL: String?
     var deleteURL: String?
+    /// The chat's settings, moderators and moderation log.
+    var chatURL: String?
     /// OBS settings for an existing channel: server, key, whether it is live now; the live forms' actions.
     var rtmpServer: String?
     var streamKey: String?
@@ -64,6 +66,7 @@ struct ChannelSettingsPage: Encodable {
             } ?? []
         channelURL = channel.map { SiteURL.channel(.value($0.handle)).path }
         deleteURL = id.map { SiteURL.studioChannelDelete(.value($0)).path }
+        chatURL = id.map { SiteURL.studioChannelChat(.value($0)).path }
     }
 
     /// Adds the live-streaming section: where OBS sends the stream, with which key, and the broadcast's settings.

@@ -10,6 +10,7 @@ struct StudioPage: Encodable {
         var logoURL: String
         var subscribersText: String
         var settingsURL: String
+        var chatURL: String
     }
     struct VideoRow: Encodable {
         var id: Int
@@ -35,7 +36,8 @@ struct StudioPage: Encodable {
             return ChannelRow(
                 id: id, name: $0.name, handle: $0.handle, url: SiteURL.channel(.value($0.handle)).path,
                 logoURL: $0.logoURL(links, site: ""),
-                subscribersText: Formatting.counted($0.subscribersCount, "subscriber"), settingsURL: SiteURL.studioChannel(.value(id)).path)
+                subscribersText: Formatting.counted($0.subscribersCount, "subscriber"), settingsURL: SiteURL.studioChannel(.value(id)).path,
+                chatURL: SiteURL.studioChannelChat(.value(id)).path)
         }
         self.videos = try videos.map {
             let id = try $0.requireID()
