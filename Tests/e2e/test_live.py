@@ -4,7 +4,7 @@ import time
 import urllib.error
 import urllib.request
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from conftest import BIN, OUT, ROOT
 from test_accounts import PASSWORD, post_json
@@ -105,11 +105,16 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
         channel_page.goto(server.base + "/@streamer-tv")
         assert channel_page.locator(".channel-live video[src='/live/streamer-tv/index.m3u8']").count() == 1
         assert "Speedrun <any%>" in channel_page.inner_text(".channel-live h2")
+        # The channel page plays the stream beside its chat: one more viewer.
+        expect(channel_page.locator(".chat .chat-state")).to_have_text("Connected", timeout=10_000)
+        first.wait_for_function("document.getElementById('viewer-count').textContent === '3'", timeout=10_000)
         home = browser.new_context().new_page()
         home.goto(server.base + "/")
         assert "Live now" in home.inner_text("main") and home.locator("a.live-card[href='/live/streamer-tv']").count() == 1
         first.screenshot(path=str(OUT / "live.png"))
         second.close()
+        first.wait_for_function("document.getElementById('viewer-count').textContent === '2'", timeout=10_000)
+        channel_page.close()
         first.wait_for_function("document.getElementById('viewer-count').textContent === '1'", timeout=10_000)
         browser.close()
 

@@ -34,6 +34,9 @@ extension LiveController {
         guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id else {
             throw Abort(.notFound, reason: "There is no channel @\(handle.prefix(30)).")
         }
+        // Viewers are counted once per person: signed out, per browser, so this page gives the browser its visitor
+        // id (the chat socket it opens then carries it). The page is made per request anyway (viewer counts).
+        _ = req.visitorForForms()
         let page = LivePage(channel, viewers: req.services.viewers.count(id), links: req.mediaLinks)
         return try await req.render("live", page)
     }

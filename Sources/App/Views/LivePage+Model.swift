@@ -28,7 +28,8 @@ struct LivePage: Encodable {
         channelURL = SiteURL.channel(.value(channel.handle)).path
         logoURL = channel.logoURL(links, site: "")
         isLive = channel.liveStartedAt != nil
-        streamTitle = channel.liveHeadline
+        // Offline, the page does not claim the channel "is live": the owner's stream title, else the channel's name.
+        streamTitle = isLive ? channel.liveHeadline : (channel.streamTitle ?? channel.name)
         category = channel.category
         language = channel.language
         tags = LiveService.tags(channel.liveTags)
