@@ -44,6 +44,8 @@ document.addEventListener('chat:live', (e) => {
   const live = Boolean(e.detail);
   if (root) root.dataset.live = String(live);
   if (badge) badge.hidden = !live;
+  const offline = document.getElementById('offline-badge');
+  if (offline) offline.hidden = live;
   if (facts) facts.hidden = !live;
   if (live) showPlayer(); else showOffline();
 });

@@ -299,6 +299,19 @@ def test_chat_live_frames_and_replay_chat(server):
         page.evaluate(f"document.querySelector('video#player').currentTime = {first + 0.2}")  # seeking back
         expect(page.locator(".replay-chat .chat-line")).to_have_count(1, timeout=5000)
         assert video.count() == 1
+
+        # The live page, now offline: says so, links the replay, offers Subscribe, and asks for no playlist.
+        live = browser.new_page()
+        playlists = []
+        live.on("request", lambda r: playlists.append(r.url) if "index.m3u8" in r.url else None)
+        live.goto(f"{base}/live/castchat")
+        expect(live.locator("#offline-badge")).to_have_text("OFFLINE")
+        expect(live.locator("a.replay-link")).to_have_attribute("href", f"/watch?v={replay['id']}")
+        expect(live.locator(".watch-actions .subscribe")).to_have_text("Subscribe")
+        expect(live.locator("#viewer-facts")).to_be_hidden()
+        expect(live.locator(".chat-state")).to_have_text("Connected")
+        live.wait_for_timeout(3000)
+        assert playlists == [], playlists
         browser.close()
 
 

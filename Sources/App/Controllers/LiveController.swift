@@ -37,7 +37,13 @@ extension LiveController {
         // Viewers are counted once per person: signed out, per browser, so this page gives the browser its visitor
         // id (the chat socket it opens then carries it). The page is made per request anyway (viewer counts).
         _ = req.visitorForForms()
-        let page = LivePage(channel, viewers: req.services.viewers.count(id), links: req.mediaLinks)
+        var replay: Video?
+        if channel.liveStartedAt == nil, let latest = try await req.chat.latestReplay(channelID: id) {
+            replay = try await req.catalog.watchableVideo(id: latest, viewer: req.user)
+        }
+        let page = LivePage(
+            channel, viewers: req.services.viewers.count(id), links: req.mediaLinks,
+            subscribe: try await req.subscribeBox(channel, back: SiteURL.live(.value(channel.handle)).path), latestReplay: replay)
         return try await req.render("live", page)
     }
 

@@ -44,7 +44,7 @@ struct PageController {
             throw Abort(.notFound)
         }
         let videos = try await req.catalog.listedVideos(channelID: try channel.requireID(), page: 1, perPage: 100)
-        let subscribe = try await subscribeBox(channel, req: req, back: SiteURL.channel(.value(channel.handle)).path)
+        let subscribe = try await req.subscribeBox(channel, back: SiteURL.channel(.value(channel.handle)).path)
         let page = try ChannelPage(channel, videos: videos, links: req.mediaLinks, subscribe: subscribe)
         return try await req.render("channel", page).encodeResponse(for: req)
     }
@@ -66,14 +66,8 @@ struct PageController {
         let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
         var page = WatchPage(
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
-            subscribe: try await subscribeBox(channel, req: req, back: SiteURL.watch(id)))
+            subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))
         page.replayChat = try await ChatReplay.find(id, on: req.db) != nil
         return try await req.render("watch", page).encodeResponse(for: req)
-    }
-
-    private func subscribeBox(_ channel: Channel, req: Request, back: String) async throws -> SubscribeBox {
-        var subscribed = false
-        if let user = req.user { subscribed = try await req.subscriptions.isSubscribed(userID: user.requireID(), channelID: try channel.requireID()) }
-        return try SubscribeBox(channel: channel, viewer: req.user, subscribed: subscribed, back: back)
     }
 }

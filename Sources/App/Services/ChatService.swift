@@ -321,6 +321,11 @@ public struct ChatService: Sendable {
         try await ChatReplay(videoID: videoID, channelID: channelID, broadcastStartedAt: startedAt).create(on: db)
     }
 
+    /// The replay video of the channel's latest broadcast, if one was kept.
+    func latestReplay(channelID: Int) async throws -> Int? {
+        try await ChatReplay.query(on: db).filter(\.$channel.$id == channelID).sort(\.$broadcastStartedAt, .descending).first()?.id
+    }
+
     /// The chat of the broadcast a replay video recorded, oldest first with offsets; nil for other videos.
     func replay(videoID: Int, limit: Int = 20_000) async throws -> ChatReplayDTO? {
         guard let replay = try await ChatReplay.find(videoID, on: db), let found = try await Channel.find(replay.$channel.id, on: db) else { return nil }

@@ -19,9 +19,13 @@ struct LivePage: Encodable {
     var viewers: Int
     var playlistURL: String
     var chat: ChatPanel
+    var subscribe: SubscribeBox
+    /// The channel's latest broadcast, once its replay plays: offline, the page links to it.
+    var replayURL: String?
+    var replayTitle: String?
 
     /// The live page of `channel` (with `viewers` watching now).
-    init(_ channel: Channel, viewers: Int, links: MediaLinks) {
+    init(_ channel: Channel, viewers: Int, links: MediaLinks, subscribe: SubscribeBox, latestReplay: Video?) {
         title = "\(channel.streamTitle ?? channel.name) · Live · Videotube"
         handle = channel.handle
         channelName = channel.name
@@ -39,5 +43,8 @@ struct LivePage: Encodable {
         self.viewers = viewers
         playlistURL = SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path
         chat = ChatPanel(channel)
+        self.subscribe = subscribe
+        replayURL = latestReplay?.id.map(SiteURL.watch)
+        replayTitle = latestReplay?.title
     }
 }

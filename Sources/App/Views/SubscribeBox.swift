@@ -1,3 +1,5 @@
+import Vapor
+
 /// The subscribe button wherever a channel is shown: a form for signed-in users, a sign-in link otherwise,
 /// and a link to the settings for the channel's owner.
 struct SubscribeBox: Encodable {
@@ -21,5 +23,14 @@ struct SubscribeBox: Encodable {
         loginURL = AuthController.loginURL(next: back)
         subscribeAction = SiteURL.subscribe(.value(id)).path
         unsubscribeAction = SiteURL.unsubscribe(.value(id)).path
+    }
+}
+
+extension Request {
+    /// The subscribe box for `channel` as this request's user sees it; `back` is where sign-in returns to.
+    func subscribeBox(_ channel: Channel, back: String) async throws -> SubscribeBox {
+        var subscribed = false
+        if let user { subscribed = try await subscriptions.isSubscribed(userID: user.requireID(), channelID: try channel.requireID()) }
+        return try SubscribeBox(channel: channel, viewer: user, subscribed: subscribed, back: back)
     }
 }
