@@ -70,3 +70,36 @@ for (const img of document.querySelectorAll('img.live-preview')) {
   if (img.complete && img.naturalWidth === 0) hide();
   else img.addEventListener('error', hide);
 }
+
+// Subscribe and unsubscribe in place (the video keeps playing): the API with the page's CSRF token, the count
+// updated, and a question before unsubscribing. Without this file the forms post and come back to the channel.
+function subscribersText(n) {
+  const shown = n < 1000 ? String(n) : new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+  return `${shown} subscriber${n === 1 ? '' : 's'}`;
+}
+for (const form of document.querySelectorAll('form.subscribe-form')) {
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    const subscribed = form.dataset.subscribed === 'true';
+    if (subscribed && !confirm(`Unsubscribe from ${form.dataset.channelName}?`)) return;
+    const button = form.querySelector('button');
+    button.disabled = true;
+    try {
+      const csrf = document.querySelector('meta[name=csrf-token]')?.content || '';
+      const response = await fetch(`/api/v1/channels/${form.dataset.channelId}/subscription`, {
+        method: subscribed ? 'DELETE' : 'PUT', headers: { 'X-CSRF-Token': csrf, Accept: 'application/json' }, credentials: 'same-origin',
+      });
+      if (!response.ok) { form.submit(); return; }
+      const state = await response.json();
+      form.dataset.subscribed = String(state.subscribed);
+      form.action = state.subscribed ? form.dataset.unsubscribeAction : form.dataset.subscribeAction;
+      button.textContent = state.subscribed ? 'Subscribed ✓' : 'Subscribe';
+      button.classList.toggle('subscribe', !state.subscribed);
+      for (const el of document.querySelectorAll(`[data-subscribers-for="${form.dataset.channelId}"]`)) {
+        el.textContent = subscribersText(state.subscribers_count);
+      }
+    } finally {
+      button.disabled = false;
+    }
+  });
+}

@@ -8,12 +8,14 @@ struct AuthController {
         var email: String?
         var password: String?
         var next: String?
+        var subscribe: Int?
     }
 
     struct LoginForm: Content {
         var username: String?
         var password: String?
         var next: String?
+        var subscribe: Int?
         /// Names the token in `GET /api/v1/me`; optional.
         var name: String?
     }
@@ -24,8 +26,9 @@ struct AuthController {
     func signUpPage(req: Request) async throws -> Response {
         if req.user != nil { return req.redirect(to: SiteURL.studio.path) }
         req.offerFormsToVisitors()
-        return try await req.render("signup", AuthPage(.signUp, next: Self.safeNext(req.query["next"])))
-            .encodeResponse(for: req)
+        var page = AuthPage(.signUp, next: Self.safeNext(req.query["next"]))
+        page.subscribe = req.query[Int.self, at: "subscribe"]
+        return try await req.render("signup", page).encodeResponse(for: req)
     }
 
     /// POST /signup
@@ -34,9 +37,11 @@ struct AuthController {
         let next = Self.safeNext(form.next)
         do {
             let user = try await req.accounts.signUp(username: form.username ?? "", email: form.email ?? "", password: form.password ?? "")
-            return try await startSession(req, user: user, next: next ?? SiteURL.studio.path, notice: .signedUp)
+            let subscribed = try await finishSubscription(req, user: user, channelID: form.subscribe)
+            return try await startSession(req, user: user, next: next ?? SiteURL.studio.path, notice: subscribed ? .subscribed : .signedUp)
         } catch let failure as ValidationFailure {
             var page = AuthPage(.signUp, next: next)
+            page.subscribe = form.subscribe
             page.username = form.username ?? ""
             page.email = form.email ?? ""
             page.errors = failure.problems
@@ -49,8 +54,9 @@ struct AuthController {
     func loginPage(req: Request) async throws -> Response {
         if req.user != nil { return req.redirect(to: Self.safeNext(req.query["next"]) ?? "/") }
         req.offerFormsToVisitors()
-        return try await req.render("login", AuthPage(.signIn, next: Self.safeNext(req.query["next"])))
-            .encodeResponse(for: req)
+        var page = AuthPage(.signIn, next: Self.safeNext(req.query["next"]))
+        page.subscribe = req.query[Int.self, at: "subscribe"]
+        return try await req.render("login", page).encodeResponse(for: req)
     }
 
     /// POST /login
@@ -60,9 +66,11 @@ struct AuthController {
         do {
             let user = try await req.accounts.authenticate(
                 login: form.username ?? "", password: form.password ?? "", address: req.clientAddress)
-            return try await startSession(req, user: user, next: next ?? "/", notice: .signedIn)
+            let subscribed = try await finishSubscription(req, user: user, channelID: form.subscribe)
+            return try await startSession(req, user: user, next: next ?? "/", notice: subscribed ? .subscribed : .signedIn)
         } catch let failure as AuthFailure {
             var page = AuthPage(.signIn, next: next)
+            page.subscribe = form.subscribe
             page.username = form.username ?? ""
             page.errors = [failure.reason]
             req.offerFormsToVisitors()
@@ -90,6 +98,14 @@ struct AuthController {
             string: token, maxAge: req.services.config.sessionDays * 86400, path: "/", isSecure: req.isHTTPS,
             isHTTPOnly: true, sameSite: .lax)
         return response
+    }
+
+    /// Subscribes `user` to the channel they pressed Subscribe on before signing in (the sign-in form, which needs
+    /// the password and a CSRF token, carries it: a link alone subscribes nobody). False when there is none.
+    private func finishSubscription(_ req: Request, user: User, channelID: Int?) async throws -> Bool {
+        guard let channelID, channelID > 0, try await req.catalog.channel(id: channelID) != nil else { return false }
+        try await req.subscriptions.subscribe(userID: user.requireID(), channelID: channelID)
+        return true
     }
 
     /// The sign-in page, coming back to `path` afterwards.

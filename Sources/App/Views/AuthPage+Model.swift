@@ -7,6 +7,8 @@ struct AuthPage: Encodable {
     var title: String
     var action: String
     var next: String?
+    /// A channel to subscribe to once signed in (the viewer pressed Subscribe while signed out).
+    var subscribe: Int?
     var username = ""
     var email = ""
     var errors: [String] = []

@@ -4,6 +4,7 @@ import Vapor
 /// and a link to the settings for the channel's owner.
 struct SubscribeBox: Encodable {
     var channelID: Int
+    var channelName: String
     var signedIn: Bool
     var subscribed: Bool
     var canEdit: Bool
@@ -16,11 +17,13 @@ struct SubscribeBox: Encodable {
     init(channel: Channel, viewer: User?, subscribed: Bool, back: String) throws {
         let id = try channel.requireID()
         channelID = id
+        channelName = channel.name
         signedIn = viewer != nil
         self.subscribed = subscribed
         canEdit = Policy.canEdit(channel, by: viewer)
         settingsURL = SiteURL.studioChannel(.value(id)).path
-        loginURL = AuthController.loginURL(next: back)
+        // Signing in from here finishes the subscription: the sign-in form carries the channel.
+        loginURL = AuthController.loginURL(next: back) + "&subscribe=\(id)"
         subscribeAction = SiteURL.subscribe(.value(id)).path
         unsubscribeAction = SiteURL.unsubscribe(.value(id)).path
     }
