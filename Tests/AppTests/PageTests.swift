@@ -98,6 +98,17 @@ struct ConfigTests {
         #expect(try AppConfig.load(environment: [:]).maxChunkBytes == 8 << 20)
         #expect(try AppConfig.load(environment: ["VIDEOTUBE_WATCH_LOG": "off"]).watchLog == false)
     }
+
+    @Test("serve --port names the node after that port, as PORT does; other commands and a bad value are told apart")
+    func portFromTheCommandLine() throws {
+        let host = ProcessInfo.processInfo.hostName
+        #expect(try AppConfig.load(environment: [:], arguments: ["videotube", "serve", "--port", "38080"]).nodeID == "\(host):38080")
+        #expect(try AppConfig.load(environment: [:], arguments: ["videotube", "-p", "38081"]).port == 38081)
+        #expect(try AppConfig.load(environment: ["PORT": "9000"], arguments: ["videotube", "serve"]).nodeID == "\(host):9000")
+        #expect(try AppConfig.load(environment: [:], arguments: ["videotube", "import", "x.mp4", "--port", "1"]).port == 8080)
+        #expect(try AppConfig.load(environment: ["VIDEOTUBE_NODE_ID": "n1"], arguments: ["videotube", "serve", "-p", "5"]).nodeID == "n1")
+        #expect(throws: ConfigError.self) { try AppConfig.load(environment: [:], arguments: ["videotube", "serve", "--port", "lots"]) }
+    }
 }
 
 @Suite("Importing")

@@ -67,7 +67,28 @@ public struct AppConfig: Sendable {
     public var liveDirectory: String { mediaDirectory + "/live" }
 
     /// Reads the environment. Throws `ConfigError` naming the variable on a malformed value.
-    public static func load(environment env: [String: String] = ProcessInfo.processInfo.environment) throws -> AppConfig {
+    /// The `--port`/`-p` value of a `serve` command line (`serve` is the default command), if any.
+    static func portArgument(_ arguments: [String]) throws -> Int? {
+        let words = Array(arguments.dropFirst())
+        if let command = words.first, !command.hasPrefix("-"), command != "serve" { return nil }
+        for (i, word) in words.enumerated() {
+            var value: String?
+            if word == "--port" || word == "-p" { value = i + 1 < words.count ? words[i + 1] : nil }
+            if word.hasPrefix("--port=") { value = String(word.dropFirst("--port=".count)) }
+            guard let value else { continue }
+            guard let port = Int(value), (0...65535).contains(port) else {
+                throw ConfigError(variable: "--port", message: "expected a port number 0-65535, got '\(value.prefix(20))'")
+            }
+            return port
+        }
+        return nil
+    }
+
+    /// `arguments`: the command line; `serve --port P` (or `-p P`) is the site's port for everything that names this
+    /// node (its default node id, its URLs), as `PORT` would be.
+    public static func load(
+        environment env: [String: String] = ProcessInfo.processInfo.environment, arguments: [String] = CommandLine.arguments
+    ) throws -> AppConfig {
         let dataDirectory = env["VIDEOTUBE_DATA_DIR"].flatMap { $0.isEmpty ? nil : $0 } ?? "./data"
         let databaseURL = env["DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
         if let url = databaseURL {
@@ -77,7 +98,7 @@ public struct AppConfig: Sendable {
                     message: "expected postgres://USER:PASSWORD@HOST:PORT/DATABASE, got '\(url)'; unset it to use SQLite")
             }
         }
-        let port = try integer(env, "PORT", default: 8080, range: 0...65535)
+        let port = try Self.portArgument(arguments) ?? integer(env, "PORT", default: 8080, range: 0...65535)
         let mediaPort = try integer(env, "VIDEOTUBE_MEDIA_PORT", default: 8081, range: 0...65535)
         let maxChunk = try integer(env, "VIDEOTUBE_MAX_CHUNK_BYTES", default: 8 << 20, range: 1024...(1 << 40))
         let lifetime = try integer(env, "VIDEOTUBE_MEDIA_URL_LIFETIME", default: 6 * 3600, range: 60...(30 * 86400))
