@@ -63,6 +63,8 @@ struct AccountTests {
                 #expect(page.status == .badRequest, "\(password)")
                 #expect(page.body.contains(message), "\(password) should fail with: \(message)")
                 #expect(!page.body.contains(password), "the password is never echoed back")
+                // Screen readers hear the errors with the fields they concern.
+                #expect(page.body.contains(#"id="form-errors""#) && page.body.contains(#"aria-invalid="true" aria-describedby="form-errors" type="password""#))
             }
             // the API says the same in JSON, and nothing was created
             let result = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "erin", "email": "erin@example.com", "password": "12345678"])

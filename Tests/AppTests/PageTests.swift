@@ -1,4 +1,4 @@
-import App
+@testable import App
 import Fluent
 import Foundation
 import Testing
@@ -57,10 +57,43 @@ struct PageTests {
             }
         }
     }
+
+    @Test("Addresses in a description are links (nofollow, ugc, noopener), and nothing else a description holds is markup")
+    func descriptionLinks() async throws {
+        try await withApp { app in
+            // given
+            let id = try await Fixtures.importVideo(app, title: "Linked")
+            let video = try #require(try await Video.find(id, on: app.db))
+            video.description = "Notes: https://example.com/a?b=1&c=2. Also <b>bold</b> and https://x.org/\"><script>y</script>"
+            try await video.save(on: app.db)
+
+            // when
+            try await app.testing().test(.GET, "/watch?v=\(id)") { res async in
+                let html = String(buffer: res.body)
+                // then
+                #expect(html.contains(#"<a class="link" href="https://example.com/a?b=1&amp;c=2" rel="nofollow ugc noopener" target="_blank">https://example.com/a?b=1&amp;c=2</a>. Also &lt;b&gt;bold&lt;/b&gt;"#))
+                #expect(html.contains(#"href="https://x.org/""#) && !html.contains("<script>y"))
+            }
+            // Thumbnails are announced by their title, not only their duration.
+            try await app.testing().test(.GET, "/") { res async in
+                #expect(String(buffer: res.body).contains(#"<a class="thumb" href="/watch?v=\#(id)" aria-label="Linked ("#))
+            }
+        }
+    }
 }
 
 @Suite("Formatting")
 struct FormattingTests {
+    @Test("Linkified text: http(s) addresses only, trailing punctuation left as text")
+    func linkified() {
+        #expect(TextPart.linkified("see https://a.org/x. ok") == [
+            TextPart(text: "see "), TextPart(text: "https://a.org/x", url: "https://a.org/x"), TextPart(text: ". ok"),
+        ])
+        #expect(TextPart.linkified("(http://b.net)") == [TextPart(text: "("), TextPart(text: "http://b.net", url: "http://b.net"), TextPart(text: ")")])
+        #expect(TextPart.linkified("javascript:alert(1) httpx://no http:// https") == [TextPart(text: "javascript:alert(1) httpx://no http:// https")])
+        #expect(TextPart.linkified("") == [])
+    }
+
     @Test("Counts") func counts() {
         #expect(Formatting.count(999) == "999")
         #expect(Formatting.count(1000) == "1K")

@@ -13,6 +13,8 @@ struct WatchPage: Encodable {
     var dateText: String
     var ageText: String
     var description: String
+    /// The description as text and links (http and https addresses become links; nothing else is markup).
+    var descriptionParts: [TextPart]
     var channelName: String
     var channelURL: String
     var channelLogoURL: String
@@ -50,6 +52,7 @@ struct WatchPage: Encodable {
         dateText = Formatting.day(video.createdAt)
         ageText = Formatting.age(of: video.createdAt)
         description = video.description
+        descriptionParts = TextPart.linkified(video.description)
         channelName = channel.name
         channelURL = SiteURL.channel(.value(channel.handle)).path
         channelLogoURL = channel.logoURL(links, site: "")
@@ -62,5 +65,40 @@ struct WatchPage: Encodable {
         hlsURL = video.renditions.isEmpty ? nil : "/videos/\(id)/hls/master.m3u8"
         qualities = video.renditions.reversed().map { Quality(name: $0, url: "/videos/\(id)/hls/\($0).m3u8") }
         storyboardURL = video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil
+    }
+}
+
+/// A run of user text, or a web address in it that pages show as a link (`rel="nofollow ugc noopener"`).
+struct TextPart: Encodable, Equatable {
+    var text: String
+    var url: String?
+
+    /// Splits `text` at `http://` and `https://` addresses; trailing punctuation stays text ("see https://x.org.").
+    static func linkified(_ text: String) -> [TextPart] {
+        var parts: [TextPart] = []
+        var plain = ""
+        var rest = Substring(text)
+        while let start = rest.range(of: "http", options: .caseInsensitive) {
+            let candidate = rest[start.lowerBound...]
+            let end = candidate.firstIndex(where: { $0.isWhitespace || $0 == "<" || $0 == ">" || $0 == "\"" }) ?? candidate.endIndex
+            var address = candidate[..<end]
+            while let last = address.last, ".,;:!?)]'".contains(last) { address = address.dropLast() }
+            let lower = address.lowercased()
+            if (lower.hasPrefix("http://") || lower.hasPrefix("https://")), let url = URLComponents(string: String(address)),
+                url.host?.isEmpty == false
+            {
+                plain += rest[..<start.lowerBound]
+                if !plain.isEmpty { parts.append(TextPart(text: plain)) }
+                plain = ""
+                parts.append(TextPart(text: String(address), url: String(address)))
+                rest = rest[address.endIndex...]
+            } else {
+                plain += rest[..<start.upperBound]
+                rest = rest[start.upperBound...]
+            }
+        }
+        plain += rest
+        if !plain.isEmpty { parts.append(TextPart(text: plain)) }
+        return parts
     }
 }
