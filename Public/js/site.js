@@ -1,6 +1,18 @@
 // Small progressive enhancements; every page works without this file.
 import { loadStoryboard, paint } from './storyboard.js';
 
+// Phones: the navbar's links fold into a menu behind a button.
+document.documentElement.classList.add('js');
+const navToggle = document.querySelector('.nav-toggle');
+const navItems = document.getElementById('nav-items');
+if (navToggle && navItems) {
+  navToggle.hidden = false;
+  navToggle.addEventListener('click', () => {
+    const open = navItems.classList.toggle('open');
+    navToggle.setAttribute('aria-expanded', String(open));
+  });
+}
+
 // Video boxes: the red bar runs along the thumbnail while the pointer rests on it (CSS animates it);
 // keyboard users get the same when the thumbnail link has focus.
 for (const box of document.querySelectorAll('.videobox')) {
