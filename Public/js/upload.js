@@ -128,6 +128,8 @@ async function start(file) {
   if (current && !current.finished) return;
   const max = Number(root.dataset.maxBytes);
   ui.panel.hidden = false;
+  ui.panel.dataset.state = 'uploading';
+  ui.cancel.hidden = false;
   ui.done.hidden = true;
   ui.name.textContent = `${file.name} (${formatBytes(file.size)})`;
   current = { file, url: null, offset: 0, xhr: null, cancelled: false, samples: [], finished: false, startedAt: performance.now(), startOffset: 0 };
@@ -155,6 +157,7 @@ async function start(file) {
     current.startOffset = current.offset;
     current.startedAt = performance.now();
     show(current.offset, file.size);
+    ui.state.textContent = 'Uploading…';
     let video = null;
     let failures = 0;
     while (!video && !current.cancelled) {
@@ -192,7 +195,11 @@ async function start(file) {
   } catch (error) {
     current.finished = true;
     localStorage.removeItem(key);
-    ui.state.textContent = error.message;
+    // A refusal looks like one: red, in plain words, with what to do; nothing left to cancel.
+    const message = error.message.charAt(0).toUpperCase() + error.message.slice(1);
+    ui.state.textContent = `Not uploaded: ${message}`;
+    ui.panel.dataset.state = 'error';
+    ui.cancel.hidden = true;
     root.dataset.error = error.message;
   }
 }

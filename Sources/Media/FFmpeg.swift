@@ -22,7 +22,7 @@ public enum ProbeError: Error, CustomStringConvertible, Equatable {
     public var description: String {
         switch self {
         case .notMedia(let detail):
-            "this file is not a video that ffprobe can read (\(detail)); upload an MP4, WebM, MKV or MOV file"
+            "this file is not a video Videotube can read; upload an MP4, WebM, MKV or MOV file (the reader said: \(detail))"
         case .noVideo:
             "this file has no video stream (audio only or a still image); upload a file with moving pictures"
         case .noDuration:

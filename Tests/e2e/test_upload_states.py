@@ -1,0 +1,35 @@
+"""What an upload looks like when it is refused, in Chromium: red, plain words, what to do, nothing left to cancel —
+not a full blue bar beside small grey text. A screenshot is kept in test-output/."""
+from playwright.sync_api import expect, sync_playwright
+
+from chat_client import account, request
+from conftest import OUT
+from test_accounts import PASSWORD
+
+
+def test_a_refused_upload_looks_refused(server, tmp_path):
+    token = account(server.base, "refused")
+    assert request(server.base, "POST", "/api/v1/channels", token, {"handle": "refused-tv", "name": "Refused"})[0] == 201
+    not_a_video = tmp_path / "notes.mp4"
+    not_a_video.write_text("these are my notes, not a video\n" * 2000)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(server.base + "/login")
+        page.fill("input[name=username]", "refused")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form.form button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(server.base + "/studio/upload")
+        page.set_input_files("#upload-file", str(not_a_video))
+        panel = page.locator("#upload-progress")
+        expect(panel).to_have_attribute("data-state", "error", timeout=30_000)
+        state = page.locator("#upload-state")
+        expect(state).to_contain_text("Not uploaded: “notes.mp4” was refused: this file is not a video Videotube can read; upload an MP4, WebM, MKV or MOV file")
+        assert "ffprobe" not in state.inner_text()
+        assert page.evaluate("getComputedStyle(document.getElementById('upload-state')).color") == "rgb(176, 0, 32)"
+        expect(page.locator("#upload-cancel")).to_be_hidden()
+        expect(page.locator("#upload-done")).to_be_hidden()
+        OUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUT / "upload-refused.png"), full_page=True)
+        browser.close()
