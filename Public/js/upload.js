@@ -157,7 +157,7 @@ async function start(file) {
     current.startOffset = current.offset;
     current.startedAt = performance.now();
     show(current.offset, file.size);
-    ui.state.textContent = 'Uploading…';
+    if (current.offset === 0) ui.state.textContent = 'Uploading…';  // a resume keeps saying where it resumed
     let video = null;
     let failures = 0;
     while (!video && !current.cancelled) {

@@ -1,5 +1,5 @@
 // The watch page's player: HLS (adaptive) when the browser plays it natively, the MP4 otherwise; a quality
-// menu; a timeline strip that shows storyboard frames while scrubbing; a clear message when nothing plays;
+// menu; storyboard frames over the player's own timeline; a clear message when nothing plays;
 // and a view reported once playback really starts (one per viewer and hour; range requests never count).
 import { loadStoryboard, cueAt, paint } from './storyboard.js';
 
@@ -50,32 +50,27 @@ if (video) {
     }, { once: true });
   });
 
-  const strip = document.getElementById('scrubber');
+  // One timeline, the player's own: resting the pointer on it (the bottom band of the video, where the controls
+  // are) shows the storyboard frame for that moment above it.
+  const preview = document.getElementById('scrub-preview');
   const board = video.dataset.storyboard;
-  if (strip && board) {
-    strip.hidden = false;
-    const fill = strip.querySelector('.scrub-fill');
-    const preview = strip.querySelector('.scrub-preview');
-    const frame = strip.querySelector('.scrub-frame');
-    const label = strip.querySelector('.scrub-time');
-    const timeAt = (e) => {
-      const box = strip.getBoundingClientRect();
-      return Math.max(0, Math.min(1, (e.clientX - box.left) / box.width)) * (video.duration || 0);
-    };
-    video.addEventListener('timeupdate', () => {
-      if (video.duration) fill.style.width = `${(video.currentTime / video.duration) * 100}%`;
-    });
-    strip.addEventListener('pointermove', async (e) => {
-      const t = timeAt(e);
+  if (preview && board) {
+    const frame = preview.querySelector('.scrub-frame');
+    const label = preview.querySelector('.scrub-time');
+    const band = 48;   // px: the height of the native controls
+    const inset = 16;  // px: where the native timeline starts and ends
+    video.addEventListener('pointermove', async (e) => {
+      const box = video.getBoundingClientRect();
+      if (e.clientY < box.bottom - band || !video.duration) { preview.hidden = true; return; }
+      const share = Math.max(0, Math.min(1, (e.clientX - box.left - inset) / Math.max(1, box.width - 2 * inset)));
+      const t = share * video.duration;
       const cues = await loadStoryboard(board);
       paint(frame, cueAt(cues, t));
-      const box = strip.getBoundingClientRect();
       preview.hidden = false;
-      preview.style.left = `${Math.max(0, Math.min(box.width - 160, e.clientX - box.left - 80))}px`;
+      preview.style.left = `${Math.max(0, Math.min(box.width - 164, e.clientX - box.left - 82))}px`;
       label.textContent = `${Math.floor(t / 60)}:${String(Math.floor(t % 60)).padStart(2, '0')}`;
     });
-    strip.addEventListener('pointerleave', () => { preview.hidden = true; });
-    strip.addEventListener('click', (e) => { video.currentTime = timeAt(e); });
+    video.addEventListener('pointerleave', () => { preview.hidden = true; });
   }
 }
 

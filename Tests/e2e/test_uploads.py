@@ -86,9 +86,10 @@ def test_upload_page_shows_progress_then_plays_hls(server, tmp_path):
         page.select_option("#quality", label="240p")
         page.wait_for_function("document.getElementById('player').currentSrc.endsWith('/240p.m3u8')")
         page.wait_for_function("document.getElementById('player').currentTime > 1 && !document.getElementById('player').paused")
-        # Hovering the timeline strip shows a storyboard frame.
-        box = page.locator("#scrubber").bounding_box()
-        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] / 2)
+        # One timeline: no second bar under the player; resting on the player's own timeline shows a storyboard frame.
+        assert page.locator(".scrubber, .scrub-fill").count() == 0
+        box = page.locator("#player").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * 0.5, box["y"] + box["height"] - 20)
         page.wait_for_selector(".scrub-preview:not([hidden])")
         assert "storyboard.jpg" in page.evaluate("getComputedStyle(document.querySelector('.scrub-frame')).backgroundImage")
         page.screenshot(path=str(OUT / "watch-hls.png"))
