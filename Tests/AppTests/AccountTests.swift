@@ -200,6 +200,48 @@ struct AccountTests {
     }
 }
 
+@Suite("Coming back and creator basics", .serialized)
+struct ComingBackTests {
+    @Test("Sign in and sign up from a page come back to it; signing up from a watch page lands there, not in the studio")
+    func comeBack() async throws {
+        try await withApp { app in
+            // given
+            let id = try await Fixtures.importVideo(app, title: "Back here")
+            let browser = Browser(app)
+            let watch = try await browser.get("/watch?v=\(id)&notice=saved")
+            // then: the navbar's links carry the page (without its one-off notice)
+            #expect(watch.body.contains(#"href="/login?next=%2Fwatch%3Fv%3D\#(id)""#))
+            #expect(watch.body.contains(#"href="/signup?next=%2Fwatch%3Fv%3D\#(id)""#))
+            // when: signing up through them
+            let form = try await browser.get("/signup?next=%2Fwatch%3Fv%3D\(id)")
+            #expect(form.body.contains(#"href="/login?next=%2Fwatch%3Fv%3D\#(id)""#))  // "Already have an account?" keeps it
+            let done = try await browser.post("/signup", ["username": "newbie", "email": "newbie@example.com", "password": Accounts.password, "next": "/watch?v=\(id)"])
+            // then
+            #expect(done.status == .seeOther && done.headers.first(name: .location) == "/watch?v=\(id)&notice=signed-up")
+        }
+    }
+
+    @Test("An owner's empty channel offers an upload; the studio shows which channels are live")
+    func creatorBasics() async throws {
+        try await withApp { app in
+            // given
+            let owner = try await Accounts.user(app, "maker")
+            let token = try await Accounts.token(app, owner)
+            _ = try await api(app, .POST, "/api/v1/channels", token: token, json: ["handle": "maker-tv", "name": "Maker"])
+            let browser = Browser(app)
+            try await browser.signIn("maker")
+            // then: the empty channel page has an Upload button for its owner (and none for others)
+            let own = try await browser.get("/@maker-tv")
+            #expect(own.body.contains(#"<a class="button primary" href="/studio/upload?channel=maker-tv">Upload a video</a>"#))
+            #expect(!(try await Browser(app).get("/@maker-tv")).body.contains("Upload a video"))
+            // when the channel goes live, the studio says so
+            #expect(!(try await browser.get("/studio")).body.contains(#"class="badge live""#))
+            try await App.Channel.query(on: app.db).set(\.$liveStartedAt, to: Date()).filter(\.$handle == "maker-tv").update()
+            #expect((try await browser.get("/studio")).body.contains(#"<a class="badge live" href="/live/maker-tv">LIVE</a>"#))
+        }
+    }
+}
+
 @Suite("Password rules")
 struct PasswordPolicyTests {
     let policy = PasswordPolicy(common: ["password", "qwerty123"])

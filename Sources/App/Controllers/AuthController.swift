@@ -108,6 +108,11 @@ struct AuthController {
         return true
     }
 
+    /// The sign-up page, coming back to `path` afterwards.
+    static func signupURL(next path: String) -> String {
+        SiteURL.signup.path + "?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")
+    }
+
     /// The sign-in page, coming back to `path` afterwards.
     static func loginURL(next path: String) -> String {
         SiteURL.login.path + "?next=" + (path.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? "/")

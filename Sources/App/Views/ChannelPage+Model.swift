@@ -20,6 +20,8 @@ struct ChannelPage: Encodable {
     var live: LiveBanner?
     /// The live chat, beside the stream while the channel is live.
     var chat: ChatPanel?
+    /// For its owner: the upload page with this channel chosen.
+    var uploadURL: String
 
     /// `videos`: the channel's listed videos (one page of them and how many in all).
     init(_ channel: Channel, videos: Paged<VideoRecord>, links: MediaLinks, subscribe: SubscribeBox) throws {
@@ -44,5 +46,6 @@ struct ChannelPage: Encodable {
                 url: SiteURL.live(.value(channel.handle)).path,
                 playlistURL: SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path, title: channel.liveHeadline)
         chat = live == nil ? nil : ChatPanel(channel)
+        uploadURL = SiteURL.studioUpload.path + "?channel=" + channel.handle
     }
 }

@@ -25,6 +25,9 @@ struct PageFrame: Encodable {
     var notice: String?
     var logoutAction = SiteURL.logout.path
     var assets: AssetURLs
+    /// Sign-in and sign-up that come back to this page afterwards.
+    var loginURL = SiteURL.login.path
+    var signupURL = SiteURL.signup.path
 }
 
 /// A page model with the frame beside its own keys, so templates read `#(title)` and `#(frame.username)`.
@@ -51,9 +54,26 @@ extension Request {
 
     var frame: PageFrame {
         let csrf = user != nil || storage[FormsForVisitorsKey.self] == true ? csrfToken : ""
-        return PageFrame(
+        var frame = PageFrame(
             signedIn: user != nil, username: user?.username ?? "", isAdmin: user?.isAdmin ?? false, csrf: csrf,
             notice: query[String.self, at: "notice"].flatMap { Notice(rawValue: $0)?.text }, assets: services.assetURLs)
+        if user == nil, let back = pageToComeBackTo {
+            frame.loginURL = AuthController.loginURL(next: back)
+            frame.signupURL = AuthController.signupURL(next: back)
+        }
+        return frame
+    }
+
+    /// Where signing in from this page should come back to: this page (without its one-off notice), or on the
+    /// sign-in and sign-up pages the place they come back to themselves.
+    var pageToComeBackTo: String? {
+        let path = url.path
+        if path == SiteURL.login.path || path == SiteURL.signup.path { return AuthController.safeNext(query[String.self, at: "next"]) }
+        var parts = URLComponents()
+        parts.path = path
+        parts.queryItems = (URLComponents(string: url.string)?.queryItems ?? []).filter { $0.name != "notice" }
+        if parts.queryItems?.isEmpty == true { parts.queryItems = nil }
+        return AuthController.safeNext(parts.string)
     }
 
     /// Renders a Leaf template with the page frame.

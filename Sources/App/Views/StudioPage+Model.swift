@@ -11,6 +11,8 @@ struct StudioPage: Encodable {
         var subscribersText: String
         var settingsURL: String
         var chatURL: String
+        /// While the channel is live: its live page, shown with a LIVE badge.
+        var liveURL: String?
     }
     struct VideoRow: Encodable {
         var id: Int
@@ -37,7 +39,8 @@ struct StudioPage: Encodable {
                 id: id, name: $0.name, handle: $0.handle, url: SiteURL.channel(.value($0.handle)).path,
                 logoURL: $0.logoURL(links, site: ""),
                 subscribersText: Formatting.counted($0.subscribersCount, "subscriber"), settingsURL: SiteURL.studioChannel(.value(id)).path,
-                chatURL: SiteURL.studioChannelChat(.value(id)).path)
+                chatURL: SiteURL.studioChannelChat(.value(id)).path,
+                liveURL: $0.liveStartedAt == nil ? nil : SiteURL.live(.value($0.handle)).path)
         }
         self.videos = try videos.map {
             let id = try $0.requireID()
