@@ -33,3 +33,33 @@ def test_a_refused_upload_looks_refused(server, tmp_path):
         OUT.mkdir(exist_ok=True)
         page.screenshot(path=str(OUT / "upload-refused.png"), full_page=True)
         browser.close()
+
+
+def test_a_refused_channel_picture_keeps_the_settings_page_whole(server, tmp_path):
+    token = account(server.base, "badpicture")
+    status, channel = request(server.base, "POST", "/api/v1/channels", token, {"handle": "badpic-tv", "name": "Bad picture"})
+    assert status == 201
+    not_a_picture = tmp_path / "logo.png"
+    not_a_picture.write_text("not a picture at all\n" * 100)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        page = browser.new_page()
+        page.goto(server.base + "/login")
+        page.fill("input[name=username]", "badpicture")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("form.form button[type=submit]")
+        page.wait_for_load_state()
+        page.goto(f"{server.base}/studio/channels/{channel['id']}")
+        page.set_input_files("form[data-kind=logo] input[type=file]", str(not_a_picture))
+        page.click("form[data-kind=logo] button[type=submit]")
+        page.wait_for_load_state()
+        # The refusal is said plainly at the top, and the page is the whole settings page: pictures, live streaming
+        # (server and key), chat settings and the danger zone, with what was there before.
+        expect(page.locator(".form-errors")).to_be_visible()
+        expect(page.locator("h2#live")).to_be_visible()
+        expect(page.locator("h2", has_text="Danger zone")).to_be_visible()
+        expect(page.locator("input[name=name]")).to_have_value("Bad picture")
+        expect(page.get_by_role("link", name="Chat settings")).to_be_visible()
+        OUT.mkdir(exist_ok=True)
+        page.screenshot(path=str(OUT / "channel-picture-refused.png"), full_page=True)
+        browser.close()
