@@ -15,7 +15,6 @@ import asyncio
 import json
 import multiprocessing
 import os
-import re
 import shutil
 import statistics
 import subprocess
@@ -26,7 +25,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, TICK, free_port, stop_all, wait_http  # noqa: E402
+from run import ROOT, TICK, free_port, stop_all, wait_http, write_section  # noqa: E402
 
 PASSWORD = "Bench-Quilt-42"
 POSTERS = 25
@@ -332,11 +331,7 @@ def main():
     args = ap.parse_args()
     section = markdown(measure(args.binary, args.clients, args.rate, args.seconds, args.reader_procs))
     print("\n".join(section))
-    out = Path(args.out)
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
-    text = re.sub(r"## Live chat\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n"
-    out.write_text(text + "\n".join(section) + "\n")
-    print(f"Wrote {out}")
+    write_section(args.out, "Live chat", section)
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import ROOT, cpu_seconds, free_port, pids_of, start_nginx, stop_all, wait_http  # noqa: E402
+from run import ROOT, cpu_seconds, free_port, pids_of, start_nginx, stop_all, wait_http, write_section  # noqa: E402
 
 VIDEOS = 24
 
@@ -345,11 +345,7 @@ def main():
     ap.add_argument("--postgres", metavar="URL", help="also measure on this PostgreSQL database (emptied first)")
     args = ap.parse_args()
     section = markdown(run_all(args.binary, args.seconds, database_url=args.postgres))
-    out = Path(args.out)
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
-    text = re.sub(r"## Reads\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n"
-    out.write_text(text + "\n".join(section) + "\n")
-    print(f"Wrote {out}")
+    write_section(args.out, "Reads", section)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,16 @@ def free_port():
         return s.getsockname()[1]
 
 
+def write_section(out, heading, lines):
+    """Replaces the `## heading` section of the markdown file `out` with `lines` (appended when absent)."""
+    import re
+    out = Path(out)
+    text = out.read_text() if out.exists() else "# Benchmarks\n"
+    text = re.sub(rf"## {re.escape(heading)}\n.*?(?=\n## |\Z)", "", text, flags=re.S).rstrip() + "\n\n"
+    out.write_text(text + "\n".join(lines) + "\n")
+    print(f"Wrote {out}")
+
+
 def wait_http(url, seconds=60):
     end = time.time() + seconds
     while time.time() < end:

@@ -31,6 +31,14 @@ def sign_up(page, base, username):
     page.wait_for_url("**/studio?notice=signed-up")
 
 
+def sign_in(page, base, username):
+    page.goto(base + "/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("form.form button[type=submit]")
+    page.wait_for_load_state()
+
+
 def test_user_command_makes_an_admin_who_gets_a_token(server):
     made = subprocess.run([BIN, "user", "create", "root", "--email", "root@example.com", "--admin"], cwd=ROOT, env=server.env,
                           input=PASSWORD + "\n", capture_output=True, text=True, timeout=120)

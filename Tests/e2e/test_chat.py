@@ -14,7 +14,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from chat_client import account, frames_until, request, session_cookie, ws_url
 from conftest import OUT, free_port, start_server, stop_server
-from test_accounts import sign_up
+from test_accounts import sign_in, sign_up
 from test_live import publisher
 
 HELLO_KEYS = {"type", "channel_id", "live", "viewers", "slow_mode_seconds", "subscribers_only", "links_allowed", "you",
@@ -143,11 +143,7 @@ def test_chat_in_chromium_with_three_people(server):
         for page in (a, b, c):
             page.on("pageerror", lambda e: errors.append(str(e)))
             page.on("dialog", lambda d: d.accept())
-        a.goto(base + "/login")
-        a.fill("input[name=username]", "pageowner")
-        a.fill("input[name=password]", "Zebra-Quilt-42")
-        a.click("form.form button[type=submit]")
-        a.wait_for_load_state()
+        sign_in(a, base, "pageowner")
         sign_up(b, base, "pagereader")
         for page in (a, b, c):
             page.goto(base + "/live/pagechat")

@@ -6,7 +6,7 @@ import subprocess
 from playwright.sync_api import expect, sync_playwright
 
 from conftest import BIN, OUT, ROOT
-from test_accounts import PASSWORD
+from test_accounts import PASSWORD, sign_in
 
 PAGES = ["/", "/channels", "/watch?v={video}", "/@e2e-channel", "/live/e2e-channel", "/live/e2e-channel/chat", "/login",
          "/signup", "/feed/subscriptions", "/studio", "/studio/upload", "/studio/channels/new", "/admin", "/admin/users",
@@ -28,11 +28,7 @@ def test_no_page_scrolls_sideways_on_a_phone_or_a_desktop(server):
                 page = context.new_page()
                 for signed_in in (False, True):
                     if signed_in:
-                        page.goto(server.base + "/login")
-                        page.fill("input[name=username]", "layoutadmin")
-                        page.fill("input[name=password]", PASSWORD)
-                        page.click("form.form button[type=submit]")
-                        page.wait_for_load_state()
+                        sign_in(page, server.base, "layoutadmin")
                     for path in PAGES:
                         if not signed_in and (path.startswith("/admin") or path.startswith("/studio") or path.startswith("/feed")):
                             continue

@@ -4,7 +4,7 @@ from playwright.sync_api import expect, sync_playwright
 
 from chat_client import account, request
 from conftest import OUT
-from test_accounts import PASSWORD
+from test_accounts import sign_in
 
 
 def test_a_refused_upload_looks_refused(server, tmp_path):
@@ -15,11 +15,7 @@ def test_a_refused_upload_looks_refused(server, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page()
-        page.goto(server.base + "/login")
-        page.fill("input[name=username]", "refused")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form.form button[type=submit]")
-        page.wait_for_load_state()
+        sign_in(page, server.base, "refused")
         page.goto(server.base + "/studio/upload")
         page.set_input_files("#upload-file", str(not_a_video))
         panel = page.locator("#upload-progress")
@@ -44,11 +40,7 @@ def test_a_refused_channel_picture_keeps_the_settings_page_whole(server, tmp_pat
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page()
-        page.goto(server.base + "/login")
-        page.fill("input[name=username]", "badpicture")
-        page.fill("input[name=password]", PASSWORD)
-        page.click("form.form button[type=submit]")
-        page.wait_for_load_state()
+        sign_in(page, server.base, "badpicture")
         page.goto(f"{server.base}/studio/channels/{channel['id']}")
         page.set_input_files("form[data-kind=logo] input[type=file]", str(not_a_picture))
         page.click("form[data-kind=logo] button[type=submit]")

@@ -51,7 +51,7 @@ struct ChatController {
     private func settingsDTO(_ settings: ChatSettings, full: Bool) -> ChatSettingsDTO {
         ChatSettingsDTO(
             slow_mode_seconds: settings.slowModeSeconds, subscribers_only: settings.subscribersOnly,
-            blocked_words: full ? ChatText.blockedList(settings.blockedWords).isEmpty ? [] : settings.blockedWords.split(separator: "\n").map(String.init) : [],
+            blocked_words: full ? settings.blockedWords.split(separator: "\n").map(String.init) : [],
             links_allowed: settings.linksAllowed)
     }
 

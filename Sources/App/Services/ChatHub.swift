@@ -199,9 +199,6 @@ actor ChatHub {
     /// Settings changed (on this node): new readers must not get the old ones.
     func settingsChanged(_ channelID: Int) { opening[channelID] = nil }
 
-    /// Readers of a channel on this node.
-    func readers(of channelID: Int) -> Int { rooms[channelID]?.count ?? 0 }
-
     /// Sends a frame to every reader of `channelID` on every node.
     func broadcast(_ channelID: Int, _ frame: some Encodable) async {
         guard let json = try? Self.encode(frame) else { return }

@@ -140,19 +140,23 @@ public struct ChatService: Sendable {
     /// after `after` (a reconnecting socket's catch-up).
     func messages(in channel: ChatRoom, before: Int? = nil, after: Int? = nil, limit: Int) async throws -> [ChatMessageDTO] {
         let channelID = channel.id
-        let sql = try db.sql()
-        var query = sql.select()
+        var query = try lines(channelID: channelID)
+        if let before { query = query.where(SQLColumn("id", table: "m"), .lessThan, SQLBind(before)) }
+        if let after { query = query.where(SQLColumn("id", table: "m"), .greaterThan, SQLBind(after)) }
+        let rows = try await query.orderBy(SQLColumn("id", table: "m"), after == nil ? SQLDirection.descending : SQLDirection.ascending)
+            .limit(max(1, limit)).all(decoding: Row.self)
+        return try await dtos(rows, channel: channel)
+    }
+
+    /// A channel's lines that are not deleted, with their writers' names and roles.
+    private func lines(channelID: Int) throws -> SQLSelectBuilder {
+        try db.sql().select()
             .column(SQLColumn("id", table: "m")).column(SQLColumn("user_id", table: "m")).column(SQLColumn("text", table: "m"))
             .column(SQLColumn("sent_at", table: "m")).column(SQLColumn("username", table: "u")).column(SQLColumn("role", table: "u"))
             .from(SQLAlias(SQLIdentifier(ChatMessage.schema), as: SQLIdentifier("m")))
             .join(SQLAlias(SQLIdentifier(User.schema), as: SQLIdentifier("u")), on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "m"))
             .where(SQLColumn("channel_id", table: "m"), .equal, SQLBind(channelID))
             .where(SQLColumn("deleted_at", table: "m"), .is, SQLLiteral.null)
-        if let before { query = query.where(SQLColumn("id", table: "m"), .lessThan, SQLBind(before)) }
-        if let after { query = query.where(SQLColumn("id", table: "m"), .greaterThan, SQLBind(after)) }
-        let rows = try await query.orderBy(SQLColumn("id", table: "m"), after == nil ? SQLDirection.descending : SQLDirection.ascending)
-            .limit(max(1, limit)).all(decoding: Row.self)
-        return try await dtos(rows, channel: channel)
     }
 
     private func dtos(_ rows: [Row], channel: ChatRoom, startedAt: Date? = nil) async throws -> [ChatMessageDTO] {
@@ -330,17 +334,10 @@ public struct ChatService: Sendable {
     func replay(videoID: Int, limit: Int = 20_000) async throws -> ChatReplayDTO? {
         guard let replay = try await ChatReplay.find(videoID, on: db), let found = try await Channel.find(replay.$channel.id, on: db) else { return nil }
         let channel = try ChatRoom(found)
-        let sql = try db.sql()
         // The broadcast's start as the messages hold it, within a second or two of the recorder's clock.
-        let rows = try await sql.select()
-            .column(SQLColumn("id", table: "m")).column(SQLColumn("user_id", table: "m")).column(SQLColumn("text", table: "m"))
-            .column(SQLColumn("sent_at", table: "m")).column(SQLColumn("username", table: "u")).column(SQLColumn("role", table: "u"))
-            .from(SQLAlias(SQLIdentifier(ChatMessage.schema), as: SQLIdentifier("m")))
-            .join(SQLAlias(SQLIdentifier(User.schema), as: SQLIdentifier("u")), on: SQLColumn("id", table: "u"), .equal, SQLColumn("user_id", table: "m"))
-            .where(SQLColumn("channel_id", table: "m"), .equal, SQLBind(replay.$channel.id))
+        let rows = try await lines(channelID: replay.$channel.id)
             .where(SQLColumn("broadcast_started_at", table: "m"), .greaterThanOrEqual, SQLBind(replay.broadcastStartedAt.addingTimeInterval(-2)))
             .where(SQLColumn("broadcast_started_at", table: "m"), .lessThanOrEqual, SQLBind(replay.broadcastStartedAt.addingTimeInterval(2)))
-            .where(SQLColumn("deleted_at", table: "m"), .is, SQLLiteral.null)
             .orderBy(SQLColumn("id", table: "m"), SQLDirection.ascending).limit(limit).all(decoding: Row.self)
         return ChatReplayDTO(
             video_id: videoID, channel_id: replay.$channel.id, broadcast_started_at: Formatting.iso8601(replay.broadcastStartedAt),
