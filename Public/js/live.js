@@ -50,12 +50,24 @@ document.addEventListener('chat:live', (e) => {
   if (live) showPlayer(); else showOffline();
 });
 
-// Stay near the live edge after a stall.
+// Stay near the live edge after a stall, and start again after an error: right after the encoder connects the
+// playlist may hold too little for the browser's player, which then gives up ("could not parse") instead of retrying.
 function followEdge(player) {
   player.addEventListener('waiting', () => {
     const end = player.seekable.length ? player.seekable.end(player.seekable.length - 1) : 0;
     if (end - player.currentTime > 6) player.currentTime = end - 3;
   });
+  let retries = 0;
+  player.addEventListener('error', () => {
+    if (retries >= 20 || root?.dataset.live !== 'true') return;
+    retries += 1;
+    setTimeout(() => {
+      if (!player.isConnected || root?.dataset.live !== 'true') return;
+      player.src = root.dataset.playlist;
+      player.play().catch(() => {});
+    }, Math.min(1000 * retries, 5000));
+  });
+  player.addEventListener('playing', () => { retries = 0; });
 }
 const player = document.getElementById('live-player');
 if (player) followEdge(player);

@@ -87,6 +87,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M008_SecurityHardening())
     app.migrations.add(M009_CatalogVersion())
     app.migrations.add(M010_Chat())
+    app.migrations.add(M011_WatchSessions())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -192,9 +193,11 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
             { @Sendable event in
                 // Video files only: thumbnails carry their video's id too, but fetching one is no playback.
                 guard event.grant.videoID > 0, event.grant.key.hasPrefix("videos/") else { return }
+                let viewer = event.grant.userID.map { "user:\($0)" } ?? "addr:" + (event.remoteAddress ?? "") + "|" + (event.userAgent ?? "")
                 let entry = WatchLogRecorder.Entry(
-                    videoID: event.grant.videoID, userID: event.grant.userID, remoteAddress: event.remoteAddress,
-                    userAgent: event.userAgent, source: "media", status: event.status, at: Date())
+                    target: .video(event.grant.videoID), viewer: viewer, userID: event.grant.userID,
+                    remoteAddress: event.remoteAddress, userAgent: event.userAgent, source: .media, status: event.status,
+                    bytes: event.bytes)
                 recorder.record(entry)
             }
         }, isCurrent: { revisions.isCurrent($0) })

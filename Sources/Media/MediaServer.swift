@@ -16,6 +16,8 @@ public struct PlaybackEvent: Sendable {
     public var remoteAddress: String?
     public var userAgent: String?
     public var status: Int
+    /// Body bytes the response carries (0 for HEAD and 304).
+    public var bytes: Int64
 }
 
 /// A small HTTP/1.1 server for stored media: GET and HEAD of signed `/m/KEY?…` URLs, answered with the same
@@ -170,7 +172,7 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                     peer: peer(context),
                     forwardedFor: configuration.trustedProxies.isEmpty || head.headers[canonicalForm: "X-Forwarded-For"].isEmpty
                         ? nil : head.headers[canonicalForm: "X-Forwarded-For"].joined(separator: ",")),
-                userAgent: head.headers.first(name: "User-Agent"), status: plan.status))
+                userAgent: head.headers.first(name: "User-Agent"), status: plan.status, bytes: isHead ? 0 : plan.contentLength))
 
         var headers = HTTPHeaders(plan.headers)
         headers.replaceOrAdd(name: "Content-Length", value: String(plan.contentLength))

@@ -224,7 +224,7 @@ struct OwnershipTests {
             let admin = Browser(app)
             try await admin.signIn("root")
             let home = try await admin.get("/admin")
-            #expect(home.status == .ok && home.body.contains("Watch log entries"), "\(home.body.prefix(2000))")
+            #expect(home.status == .ok && home.body.contains("Watch sessions"), "\(home.body.prefix(2000))")
             try await admin.get("/admin/users")
             // disabling alice ends her session and token, and she cannot sign in again
             #expect(try await admin.post("/admin/users/\(alice.id!)/disable").status == .seeOther)
@@ -246,11 +246,11 @@ struct OwnershipTests {
             #expect(try await admin.get("/watch?v=\(videoID)").status == .ok)
             // the watch log lists playback with filters
             let log = try await admin.get("/admin/watch-log?video=\(videoID)&source=download")
-            #expect(log.status == .ok && log.body.contains("download") && log.body.contains("1 entries"))
-            #expect(try await admin.get("/admin/watch-log?source=stream").body.contains("0 entries"))
-            #expect(try await admin.get("/admin/watch-log?from=2000-01-01&to=2000-01-02").body.contains("0 entries"))
+            #expect(log.status == .ok && log.body.contains("download") && log.body.contains("1 session ·"))
+            #expect(try await admin.get("/admin/watch-log?source=stream").body.contains("0 sessions"))
+            #expect(try await admin.get("/admin/watch-log?from=2000-01-01&to=2000-01-02").body.contains("0 sessions"))
             let today = String(Formatting.iso8601(Date()).prefix(10))
-            #expect(try await admin.get("/admin/watch-log?from=\(today)&to=\(today)").body.contains("1 entries"))
+            #expect(try await admin.get("/admin/watch-log?from=\(today)&to=\(today)").body.contains("1 session ·"))
             // deleting a user asks first, then removes their channels and files
             #expect(try await admin.get("/admin/users/\(alice.id!)/delete").body.contains("Delete the user alice?"))
             #expect(try await admin.post("/admin/users/\(alice.id!)/delete").status == .seeOther)

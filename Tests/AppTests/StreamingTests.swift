@@ -112,8 +112,8 @@ struct StreamingTests {
             #expect((response as! HTTPURLResponse).statusCode == 206 && body.count == 1024)
             try await Task.sleep(for: .milliseconds(100))
             await app.videotube.watchLog?.flush()
-            let logs = try await WatchLog.query(on: app.db).filter(\.$video.$id == id).all()
-            #expect(logs.contains { $0.source == "media" && $0.status == 206 && $0.remoteAddress == "127.0.0.1" })
+            let logs = try await WatchSession.query(on: app.db).filter(\.$video.$id == id).all()
+            #expect(logs.contains { $0.source == .media && $0.status == 206 && $0.remoteAddress == "127.0.0.1" && $0.bytes == 1024 })
         }
     }
 }

@@ -133,6 +133,13 @@ struct UploadTests {
             let vtt = try await LiveServer.send(app, .GET, "/videos/\(videoID)/hls/storyboard.vtt", headers: [:], body: nil)
             #expect(vtt.body.hasPrefix("WEBVTT"))
             #expect(vtt.body.contains("storyboard.jpg#xywh=0,0,160,90"))
+            // The watch log holds one HLS session for it: the segments' requests and bytes, not the playlists'.
+            _ = try await LiveServer.send(app, .GET, "/videos/\(videoID)/hls/180p_0000.m4s", headers: [:], body: nil)
+            await app.videotube.watchLog?.flush()
+            let sessions = try await WatchSession.query(on: app.db).filter(\.$video.$id == videoID).all()
+            #expect(sessions.count == 1)
+            #expect(sessions.first?.source == .hls && sessions.first?.requests == 2)
+            #expect(sessions.first?.bytes == 2 * (Int64(segment.headers.first(name: .contentLength) ?? "") ?? -1))
             // The download file is a faststart MP4 now ('moov' before 'mdat').
             let mp4 = try Data(contentsOf: URL(fileURLWithPath: try app.videotube.storage.localPath(for: processed.mediaKey)))
             let moov = try #require(mp4.range(of: Data("moov".utf8)))

@@ -114,7 +114,8 @@ extension LiveController {
         extra.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : file.hasSuffix(".jpg") ? "public, max-age=10" : "public, max-age=60")
         return try await req.sendStored(
             key: LiveService.storageKey(channelID: id, file: file), what: "\(file) of @\(handle)", extra: extra,
-            missing: "\(file) is not there (yet): the stream is starting or moved on")
+            missing: "\(file) is not there (yet): the stream is starting or moved on",
+            served: file.hasSuffix(".m4s") || file.hasSuffix(".mp4") ? req.watchLogger(.live(channelID: id), .live) : nil)
     }
 }
 

@@ -21,7 +21,6 @@ struct StreamController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else {
             throw Abort(.notFound, reason: "no video with id \(id)")
         }
-        let services = req.services
         let key = video.mediaKey
         var extra = HTTPHeaders()
         extra.replaceOrAdd(name: .cacheControl, value: "private, max-age=3600")
@@ -29,13 +28,8 @@ struct StreamController {
             let filename = downloadFilename(title: video.title, fileExtension: Media.StorageKey.fileExtension(of: key))
             extra.replaceOrAdd(name: .contentDisposition, value: attachmentDisposition(filename: filename))
         }
-        return try await req.sendStored(key: key, what: "the file of video \(id)", extra: extra) { status in
-            services.watchLog?.record(
-                .init(
-                    videoID: id, userID: req.user?.id, remoteAddress: req.clientAddress,
-                    userAgent: req.headers.first(name: .userAgent), source: download ? "download" : "stream",
-                    status: status, at: Date()))
-        }
+        return try await req.sendStored(
+            key: key, what: "the file of video \(id)", extra: extra, served: req.watchLogger(.video(id), download ? .download : .stream))
     }
 
     /// GET/HEAD /videos/:id/hls/:file — the master playlist, rendition playlists, init and media segments, and
@@ -56,17 +50,20 @@ struct StreamController {
         var extra = HTTPHeaders()
         extra.replaceOrAdd(
             name: .cacheControl, value: immutable ? "\(scope), max-age=31536000, immutable" : "\(scope), no-cache")
-        return try await req.sendStored(key: "\(folder)/\(file)", what: "\(file) of video \(id)", extra: extra)
+        // Playlists and the storyboard are no playback; the init and media segments are the session's bytes.
+        return try await req.sendStored(
+            key: "\(folder)/\(file)", what: "\(file) of video \(id)", extra: extra,
+            served: immutable ? req.watchLogger(.video(id), .hls) : nil)
     }
 
 }
 
 extension Request {
     /// Serves a stored object with ranges and conditional requests, streamed in chunks: videos, HLS assets, live
-    /// segments. `served` sees the status the plan chose (the watch log's entry). `missing` is the 404's reason;
+    /// segments. `served` sees the status the plan chose and the body's length (the watch log's entry). `missing` is the 404's reason;
     /// without one, a missing object is also logged as an error (it should be there).
     func sendStored(
-        key: String, what: String, extra: HTTPHeaders, missing: String? = nil, served: ((Int) async -> Void)? = nil
+        key: String, what: String, extra: HTTPHeaders, missing: String? = nil, served: (@Sendable (Int, Int64) -> Void)? = nil
     ) async throws -> Response {
         let req = self
         let services = req.services
@@ -80,7 +77,7 @@ extension Request {
         let isHead = req.method == .HEAD
         let plan = services.responder.plan(
             MediaRequest(isHead: isHead, header: { req.headers.first(name: $0) }), for: representation)
-        await served?(plan.status)
+        served?(plan.status, isHead ? 0 : plan.contentLength)
         var headers = HTTPHeaders(plan.headers)
         for (name, value) in extra { headers.replaceOrAdd(name: name, value: value) }
         let status = HTTPResponseStatus(statusCode: plan.status)
@@ -119,5 +116,18 @@ extension Request {
                 }
             }, count: length)
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// What `sendStored` reports a served request with: the watch log's entry for this viewer, or nil when the
+    /// watch log is off.
+    func watchLogger(_ target: WatchLogRecorder.Entry.Target, _ source: WatchSession.Source) -> (@Sendable (Int, Int64) -> Void)? {
+        guard let recorder = services.watchLog else { return nil }
+        let viewer = viewerKey, userID = user?.id, address = clientAddress, agent = headers.first(name: .userAgent)
+        return { status, bytes in
+            recorder.record(
+                .init(
+                    target: target, viewer: viewer, userID: userID, remoteAddress: address, userAgent: agent, source: source,
+                    status: status, bytes: bytes))
+        }
     }
 }

@@ -4,7 +4,7 @@ import SQLKit
 /// 003: the watch log, one row per playback request.
 struct M003_CreateWatchLogs: AsyncMigration {
     func prepare(on database: any Database) async throws {
-        try await database.schema(WatchLog.schema)
+        try await database.schema("watch_logs")
             .field("id", .int, .identifier(auto: true))
             .field("video_id", .int, .required, .references(Video.schema, "id", onDelete: .cascade))
             .field("user_id", .int)
@@ -15,11 +15,11 @@ struct M003_CreateWatchLogs: AsyncMigration {
             .field("created_at", .datetime, .required)
             .create()
         guard let sql = database as? any SQLDatabase else { return }
-        try await sql.create(index: "watch_logs_video_id_idx").on(WatchLog.schema).column("video_id").run()
-        try await sql.create(index: "watch_logs_created_at_idx").on(WatchLog.schema).column("created_at").run()
+        try await sql.create(index: "watch_logs_video_id_idx").on("watch_logs").column("video_id").run()
+        try await sql.create(index: "watch_logs_created_at_idx").on("watch_logs").column("created_at").run()
     }
 
     func revert(on database: any Database) async throws {
-        try await database.schema(WatchLog.schema).delete()
+        try await database.schema("watch_logs").delete()
     }
 }

@@ -33,7 +33,7 @@ public struct AdminService: Sendable {
             takenDown: try await Video.query(on: db).filter(\.$takedownReason != nil).count(),
             subscriptions: try await Subscription.query(on: db).count(),
             views: views,
-            watchLog: try await WatchLog.query(on: db).count())
+            watchLog: try await WatchSession.query(on: db).count())
     }
 
     /// Disabling ends the user's sessions and tokens at once.
@@ -96,21 +96,24 @@ public struct AdminService: Sendable {
 
     static let watchLogPageSize = 50
 
-    /// Newest first, 50 a page, with each entry's video and user.
-    func watchLog(_ filter: WatchLogFilter) async throws -> (rows: [(WatchLog, User?)], total: Int) {
-        var query = WatchLog.query(on: db).with(\.$video)
+    /// Sessions, newest first, 50 a page, each with its video or live channel and its user.
+    func watchLog(_ filter: WatchLogFilter) async throws -> (rows: [(WatchSession, User?)], total: Int) {
+        var query = WatchSession.query(on: db).with(\.$video).with(\.$channel)
         if let video = filter.video { query = query.filter(\.$video.$id == video) }
         if let name = filter.user?.trimmingCharacters(in: .whitespaces).lowercased(), !name.isEmpty {
             let id = try await User.query(on: db).filter(\.$username == name).first()?.id ?? -1
             query = query.filter(\.$userID == id)
         }
-        if let source = filter.source, !source.isEmpty { query = query.filter(\.$source == source) }
+        if let name = filter.source, !name.isEmpty {
+            guard let source = WatchSession.Source(rawValue: name) else { return ([], 0) }
+            query = query.filter(\.$source == source)
+        }
         if let status = filter.status { query = query.filter(\.$status == status) }
-        if let from = filter.from.flatMap(Self.day) { query = query.filter(\.$createdAt >= from) }
-        if let to = filter.to.flatMap(Self.day) { query = query.filter(\.$createdAt < to.addingTimeInterval(86400)) }
+        if let from = filter.from.flatMap(Self.day) { query = query.filter(\.$startedAt >= from) }
+        if let to = filter.to.flatMap(Self.day) { query = query.filter(\.$startedAt < to.addingTimeInterval(86400)) }
         let total = try await query.count()
         let window = PageWindow(page: filter.page, perPage: Self.watchLogPageSize)
-        let entries = try await query.sort(\.$createdAt, .descending).sort(\.$id, .descending).range(window.rows).all()
+        let entries = try await query.sort(\.$startedAt, .descending).sort(\.$id, .descending).range(window.rows).all()
         let userIDs = Set(entries.compactMap(\.userID))
         let users = userIDs.isEmpty ? [:] : Dictionary(
             uniqueKeysWithValues: try await User.query(on: db).filter(\.$id ~~ Array(userIDs)).all().map { ($0.id!, $0) })

@@ -8,7 +8,7 @@ struct WatchLogFilter: Content {
     var video: Int?
     /// A username.
     var user: String?
-    /// `media`, `stream` or `download`.
+    /// `media`, `stream`, `download`, `hls` or `live`.
     var source: String?
     var status: Int?
     /// Days, `YYYY-MM-DD`, inclusive.

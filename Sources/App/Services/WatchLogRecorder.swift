@@ -4,42 +4,92 @@ import Logging
 import NIOConcurrencyHelpers
 import SQLKit
 
-/// Records playback requests without putting a database write on the serving path: entries are queued and
-/// written in batches. The queue is bounded; past it entries are counted as dropped rather than held.
-/// `record` takes a lock and appends (no task or actor hop per range request); one drain task writes.
+/// Keeps the watch log: playback requests are folded into sessions (one per viewer, video or live channel, and
+/// source) in memory, and each session is one row, written soon after its first request and brought up to date
+/// every few seconds while it lasts, so an HLS player's segment requests cost a dictionary update each, not a row.
+/// `record` takes a lock and updates (no task or actor hop per range request); one drain task writes, in batches.
+/// The number of open sessions is bounded; past it new sessions are counted as dropped rather than held.
 public final class WatchLogRecorder: Sendable {
+    /// One served request.
     public struct Entry: Sendable {
-        public var videoID: Int
+        public enum Target: Hashable, Sendable {
+            case video(Int)
+            case live(channelID: Int)
+        }
+        public var target: Target
+        /// Who is watching: the user, else the browser, else the address and user agent (`Request.viewerKey`).
+        public var viewer: String
         public var userID: Int?
         public var remoteAddress: String?
         public var userAgent: String?
-        public var source: String
+        public var source: WatchSession.Source
         public var status: Int
+        /// Body bytes sent.
+        public var bytes: Int64
         public var at: Date
+
+        public init(
+            target: Target, viewer: String, userID: Int?, remoteAddress: String?, userAgent: String?,
+            source: WatchSession.Source, status: Int, bytes: Int64, at: Date = Date()
+        ) {
+            self.target = target
+            self.viewer = viewer
+            self.userID = userID
+            self.remoteAddress = remoteAddress
+            self.userAgent = userAgent.map { String($0.prefix(500)) }
+            self.source = source
+            self.status = status
+            self.bytes = bytes
+            self.at = at
+        }
+    }
+
+    private struct Key: Hashable {
+        var target: Entry.Target
+        var source: WatchSession.Source
+        var viewer: String
+    }
+
+    private struct Session {
+        var key: String
+        var first: Entry
+        var lastSeen: Date
+        var requests: Int
+        var bytes: Int64
+        /// Changed since its row was last written (or never written).
+        var dirty = true
+        var lastWrite: Date?
     }
 
     private struct State {
-        var queue: [Entry] = []
+        var open: [Key: Session] = [:]
+        /// Sessions that ended with changes not yet written.
+        var ended: [Session] = []
         var draining = false
         var dropped = 0
     }
+
+    /// A viewer's session ends after this long without a request (a paused player fetches nothing).
+    public static let idleGap: TimeInterval = 60
+    /// How often an open session's row is brought up to date.
+    public static let updateInterval: TimeInterval = 5
 
     private let db: any Database
     private let logger: Logger
     private let capacity: Int
     private let anonymize: Bool
     private let state = NIOLockedValueBox(State())
-    /// One batch writer at a time, so batches reach the database in the order they were queued.
+    /// One batch writer at a time, so a session's updates reach the database in order.
     private let writer = AsyncSerialGate()
 
-    public init(db: any Database, logger: Logger, capacity: Int = 10_000, anonymize: Bool = false) {
+    public init(db: any Database, logger: Logger, capacity: Int = 50_000, anonymize: Bool = false) {
         self.db = db
         self.logger = logger
         self.capacity = capacity
         self.anonymize = anonymize
     }
 
-    /// Entries refused because the queue was full.
+    /// New sessions refused because `capacity` sessions were open.
     public var dropped: Int { state.withLockedValue { $0.dropped } }
 
     /// The network part of an address: IPv4 to its /24 (`203.0.113.0`), IPv6 to its /48 (`2001:db8:1::`).
@@ -56,13 +106,27 @@ public final class WatchLogRecorder: Sendable {
     }
 
     public func record(_ entry: Entry) {
-        guard entry.videoID > 0 else { return }
+        switch entry.target {
+        case .video(let id), .live(let id): guard id > 0 else { return }
+        }
+        let key = Key(target: entry.target, source: entry.source, viewer: entry.viewer)
         let startDrain = state.withLockedValue { state -> Bool in
-            guard state.queue.count < capacity else {
+            if var session = state.open[key], entry.at.timeIntervalSince(session.lastSeen) <= Self.idleGap {
+                session.lastSeen = max(session.lastSeen, entry.at)
+                session.requests += 1
+                session.bytes += max(0, entry.bytes)
+                session.dirty = true
+                state.open[key] = session
+                return false
+            }
+            if let ended = state.open[key] {
+                if ended.dirty { state.ended.append(ended) }
+            } else if state.open.count >= capacity {
                 state.dropped += 1
                 return false
             }
-            state.queue.append(entry)
+            state.open[key] = Session(
+                key: UUID().uuidString, first: entry, lastSeen: entry.at, requests: 1, bytes: max(0, entry.bytes))
             guard !state.draining else { return false }
             state.draining = true
             return true
@@ -70,53 +134,81 @@ public final class WatchLogRecorder: Sendable {
         if startDrain { Task { await self.drain() } }
     }
 
-    /// Rows per INSERT (7 binds each, far under SQLite's and PostgreSQL's limits).
-    static let batchSize = 500
+    /// Rows per upsert (11 binds each, far under SQLite's and PostgreSQL's limits).
+    static let batchSize = 300
 
-    /// Writes everything queued when it starts (tests and shutdown call it; `record` schedules it). What arrives
-    /// meanwhile waits for the next drain, so a busy listener makes a few large transactions a second, not a
-    /// stream of small ones (each a commit, and on SQLite a sync to disk).
+    /// Writes every session with changes (tests and shutdown call it); sessions stay open.
     public func flush() async {
+        await write(now: Date(), everything: true)
+    }
+
+    /// Writes new sessions, ended ones, and open ones whose row is `updateInterval` old; forgets ended sessions.
+    private func write(now: Date, everything: Bool) async {
         await writer.run { [self] in
-            var remaining = state.withLockedValue { $0.queue.count }
-            while remaining > 0 {
-                let batch = state.withLockedValue { state -> [Entry] in
-                    let batch = Array(state.queue.prefix(min(Self.batchSize, remaining)))
-                    state.queue.removeFirst(batch.count)
-                    return batch
+            let due = state.withLockedValue { state -> [Session] in
+                var due = state.ended
+                state.ended = []
+                for (key, var session) in state.open {
+                    let ended = now.timeIntervalSince(session.lastSeen) > Self.idleGap
+                    if ended { state.open[key] = nil }
+                    guard session.dirty else { continue }
+                    let stale = session.lastWrite.map { now.timeIntervalSince($0) >= Self.updateInterval } ?? true
+                    guard everything || ended || stale else { continue }
+                    if !ended {
+                        session.dirty = false
+                        session.lastWrite = now
+                        state.open[key] = session
+                    }
+                    due.append(session)
                 }
-                if batch.isEmpty { return }
-                remaining -= batch.count
-                await write(batch)
+                return due
+            }
+            var start = 0
+            while start < due.count {
+                let batch = due[start..<min(start + Self.batchSize, due.count)]
+                start += batch.count
+                await upsert(batch)
             }
         }
     }
 
-    private func write(_ batch: [Entry]) async {
-        // One multi-row INSERT through SQLKit: no Fluent model (and its reflection) per range request.
+    private func upsert(_ batch: ArraySlice<Session>) async {
+        // One multi-row upsert through SQLKit: no Fluent model (and its reflection) per session.
         do {
-            let insert = try db.sql().insert(into: WatchLog.schema)
-                .columns("video_id", "user_id", "remote_address", "user_agent", "source", "status", "created_at")
-            for entry in batch {
-                let address = anonymize ? entry.remoteAddress.map(Self.anonymized) : entry.remoteAddress
+            let insert = try db.sql().insert(into: WatchSession.schema)
+                .columns(
+                    "session_key", "video_id", "channel_id", "user_id", "remote_address", "user_agent", "source", "status",
+                    "started_at", "last_seen_at", "requests", "bytes")
+            for session in batch {
+                let first = session.first
+                let address = anonymize ? first.remoteAddress.map(Self.anonymized) : first.remoteAddress
+                var videoID: Int?, channelID: Int?
+                switch first.target {
+                case .video(let id): videoID = id
+                case .live(let id): channelID = id
+                }
                 insert.values([
-                    SQLBind(entry.videoID), SQLBind(entry.userID), SQLBind(address), SQLBind(entry.userAgent), SQLBind(entry.source),
-                    SQLBind(entry.status), SQLBind(entry.at),
+                    SQLBind(session.key), SQLBind(videoID), SQLBind(channelID), SQLBind(first.userID), SQLBind(address),
+                    SQLBind(first.userAgent), SQLBind(first.source.rawValue), SQLBind(first.status), SQLBind(first.at),
+                    SQLBind(session.lastSeen), SQLBind(session.requests), SQLBind(session.bytes),
                 ])
+            }
+            insert.onConflict(with: ["session_key"]) {
+                $0.set(excludedValueOf: "last_seen_at").set(excludedValueOf: "requests").set(excludedValueOf: "bytes")
             }
             try await insert.run()
         } catch {
-            logger.warning("watch log: could not write \(batch.count) entries: \(String(reflecting: error))")
+            logger.warning("watch log: could not write \(batch.count) sessions: \(String(reflecting: error))")
         }
     }
 
+    /// Runs while sessions are open: gathers a burst of requests into one write a second.
     private func drain() async {
         while true {
-            // A short pause gathers a burst of range requests into one insert.
-            try? await Task.sleep(for: .milliseconds(200))
-            await flush()
+            try? await Task.sleep(for: .seconds(1))
+            await write(now: Date(), everything: false)
             let more = state.withLockedValue { state -> Bool in
-                if state.queue.isEmpty { state.draining = false }
+                if state.open.isEmpty && state.ended.isEmpty { state.draining = false }
                 return state.draining
             }
             if !more { return }

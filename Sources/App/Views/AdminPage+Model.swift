@@ -22,7 +22,7 @@ struct AdminPage: Encodable {
             Total(label: "Taken down", value: c(t.takenDown), url: nil),
             Total(label: "Subscriptions", value: c(t.subscriptions), url: nil),
             Total(label: "Views", value: c(t.views), url: nil),
-            Total(label: "Watch log entries", value: c(t.watchLog), url: SiteURL.adminWatchLog.path),
+            Total(label: "Watch sessions", value: c(t.watchLog), url: SiteURL.adminWatchLog.path),
         ]
     }
 }
