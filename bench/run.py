@@ -256,7 +256,7 @@ def main():
         f"- Load: `wrk -t2 -c{args.connections} -d{args.seconds}s`, random 1 MiB ranges of one {size / 1e6:.0f} MB file "
         "(a real MP4 padded to size), from the page cache. wrk runs on the same 2 cores as the servers.",
         "- CPU is server CPU time per wall-clock second (100% = one core), from /proc; peak RSS is VmHWM (nginx: master + workers).",
-        f"- Videotube's watch log is {'off' if os.environ.get('VIDEOTUBE_WATCH_LOG', 'on').lower() in ('off', '0', 'false', 'no') else 'on (the default: every request updates its viewer's session in memory, and sessions are written to the database in batches)'}; "
+        f"- Videotube's watch log is {'off' if os.environ.get('VIDEOTUBE_WATCH_LOG', 'on').lower() in ('off', '0', 'false', 'no') else 'on (the default: every request updates the session of its viewer in memory, and sessions are written to the database in batches)'}; "
         "`VIDEOTUBE_WATCH_LOG=off make bench` shows its cost.",
         "",
         "## Byte serving: 1 MiB random ranges",
