@@ -43,6 +43,9 @@ public final class Channel: Model, @unchecked Sendable {
     @OptionalField(key: "next_stream_text") public var nextStreamText: String?
     /// Save each broadcast as a video when it ends (on unless the owner turns it off).
     @OptionalField(key: "save_replays") public var saveReplays: Bool?
+    /// Made by `videotube demo`: its views and subscribers are made up (shown as demo data, left out of totals).
+    /// Never NULL in the table (new channels start false); optional so a channel built from a joined row may leave it out.
+    @OptionalField(key: "is_demo") public var isDemo: Bool?
 
     @Children(for: \.$channel) public var videos: [Video]
 
@@ -81,6 +84,7 @@ public final class Channel: Model, @unchecked Sendable {
         self.linksText = ""
         self.subscribersCount = 0
         self.createdAt = createdAt
+        self.isDemo = false
     }
 
     /// The owner when it was loaded with the channel.

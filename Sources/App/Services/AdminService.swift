@@ -18,22 +18,33 @@ public struct AdminService: Sendable {
 
     public struct Totals: Sendable {
         public var users, admins, disabled, channels, videos, privateVideos, takenDown, subscriptions, views, watchLog: Int
+        /// Demo channels and their videos, whose made-up counts are in none of the totals above.
+        public var demoChannels, demoVideos: Int
     }
 
     public func totals() async throws -> Totals {
         // Summed here rather than by SUM(), which PostgreSQL answers as NUMERIC and SQLite as INTEGER.
-        let views = try await Video.query(on: db).all(\.$views).reduce(0, +)
+        // Demo content (made-up views and subscribers) is counted apart.
+        func videos() -> QueryBuilder<Video> {
+            Video.query(on: db).join(Channel.self, on: \Video.$channel.$id == \Channel.$id).filter(Channel.self, \.$isDemo == false)
+        }
+        let views = try await videos().all(\.$views).reduce(0, +)
+        let channels = try await Channel.query(on: db).count()
+        let realChannels = try await Channel.query(on: db).filter(\.$isDemo == false).count()
+        let realVideos = try await videos().count()
         return Totals(
             users: try await User.query(on: db).count(),
             admins: try await User.query(on: db).filter(\.$role == .admin).count(),
             disabled: try await User.query(on: db).filter(\.$disabled == true).count(),
-            channels: try await Channel.query(on: db).count(),
-            videos: try await Video.query(on: db).count(),
-            privateVideos: try await Video.query(on: db).filter(\.$visibility == .private).count(),
-            takenDown: try await Video.query(on: db).filter(\.$takedownReason != nil).count(),
+            channels: realChannels,
+            videos: realVideos,
+            privateVideos: try await videos().filter(\.$visibility == .private).count(),
+            takenDown: try await videos().filter(\.$takedownReason != nil).count(),
             subscriptions: try await Subscription.query(on: db).count(),
             views: views,
-            watchLog: try await WatchSession.query(on: db).count())
+            watchLog: try await WatchSession.query(on: db).count(),
+            demoChannels: channels - realChannels,
+            demoVideos: try await Video.query(on: db).count() - realVideos)
     }
 
     /// Disabling ends the user's sessions and tokens at once.

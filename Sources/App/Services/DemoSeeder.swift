@@ -81,9 +81,11 @@ public struct DemoSeeder: Sendable {
             options.channelDescription = channel.description
             options.channelLogoKey = logos[demo.channel]
             _ = try await importer.importFile(at: file, options)
+            try await Channel.query(on: db).filter(\.$handle == channel.handle).set(\.$isDemo, to: true).update()
             try? FileManager.default.removeItem(atPath: file)
         }
-        // Subscriber counts and join dates that make the channel pages look lived-in.
+        // Subscriber counts and join dates that make the channel pages look lived-in (each channel is marked as demo
+        // data as soon as it exists, so pages say so and the admin's totals leave it out).
         for (index, demo) in Self.channels.enumerated() {
             guard let channel = try await Channel.query(on: db).filter(\.$handle == demo.handle).first() else { continue }
             channel.subscribersCount = [182_000, 1_450_000, 740][index]

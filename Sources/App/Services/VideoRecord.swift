@@ -111,6 +111,7 @@ struct VideoRow: Decodable, Sendable {
     var c_links: String
     var c_subscribers_count: Int
     var c_created_at: Date
+    var c_is_demo: Bool?
 
     /// The select list and join every video read uses: `FROM videos JOIN channels`.
     static let select: SQLQueryString = """
@@ -121,7 +122,8 @@ struct VideoRow: Decodable, Sendable {
           channels.owner_id AS c_owner_id, channels.handle AS c_handle, channels.name AS c_name,
           channels.description AS c_description, channels.logo_key AS c_logo_key, channels.banner_key AS c_banner_key,
           channels.thumbnail_key AS c_thumbnail_key, channels.language AS c_language, channels.category AS c_category,
-          channels.links AS c_links, channels.subscribers_count AS c_subscribers_count, channels.created_at AS c_created_at
+          channels.links AS c_links, channels.subscribers_count AS c_subscribers_count, channels.created_at AS c_created_at,
+          channels.is_demo AS c_is_demo
         FROM videos JOIN channels ON channels.id = videos.channel_id
         """
 
@@ -146,6 +148,7 @@ struct VideoRow: Decodable, Sendable {
         channel.linksText = c_links
         channel.subscribersCount = c_subscribers_count
         channel.createdAt = c_created_at
+        channel.isDemo = c_is_demo
 
         let video = Video()
         video.id = id
@@ -197,7 +200,8 @@ extension Video {
                 stored_bytes: storedBytes, c_owner_id: channel.$owner.id, c_handle: channel.handle, c_name: channel.name,
                 c_description: channel.description, c_logo_key: channel.logoKey, c_banner_key: channel.bannerKey,
                 c_thumbnail_key: channel.thumbnailKey, c_language: channel.language, c_category: channel.category,
-                c_links: channel.linksText, c_subscribers_count: channel.subscribersCount, c_created_at: channel.createdAt))
+                c_links: channel.linksText, c_subscribers_count: channel.subscribersCount, c_created_at: channel.createdAt,
+                c_is_demo: channel.isDemo))
     }
 }
 
@@ -228,6 +232,6 @@ extension VideoRow {
             stored_bytes: int("stored_bytes").map(Int64.init), c_owner_id: int("c_owner_id"), c_handle: handle, c_name: name,
             c_description: channelDescription, c_logo_key: text("c_logo_key"), c_banner_key: text("c_banner_key"),
             c_thumbnail_key: text("c_thumbnail_key"), c_language: language, c_category: category, c_links: links,
-            c_subscribers_count: subscribers, c_created_at: channelCreatedAt)
+            c_subscribers_count: subscribers, c_created_at: channelCreatedAt, c_is_demo: row.column("c_is_demo")?.bool)
     }
 }

@@ -9,6 +9,8 @@ struct AdminPage: Encodable {
     }
     var title = "Admin · Videotube"
     var totals: [Total]
+    /// "Demo content: 3 channels and 8 videos …", when there is any.
+    var demoNote: String?
 
     init(_ t: AdminService.Totals) {
         let c = Formatting.count
@@ -24,5 +26,10 @@ struct AdminPage: Encodable {
             Total(label: "Views", value: c(t.views), url: nil),
             Total(label: "Watch sessions", value: c(t.watchLog), url: SiteURL.adminWatchLog.path),
         ]
+        if t.demoChannels > 0 {
+            demoNote = "Demo content: \(Formatting.counted(t.demoChannels, "channel")) and \(Formatting.counted(t.demoVideos, "video")) made by "
+                + "videotube demo. Their views and subscribers are made up and are not in these totals; delete the channels "
+                + "in Channels to remove them."
+        }
     }
 }

@@ -5,6 +5,8 @@ struct ChannelPage: Encodable {
     var title: String
     var name: String
     var handle: String
+    /// A demo channel (its counts are made up).
+    var isDemo: Bool
     var logoURL: String
     var about: String
     var joinedText: String
@@ -28,6 +30,7 @@ struct ChannelPage: Encodable {
         title = "\(channel.name) · Videotube"
         name = channel.name
         handle = channel.handle
+        isDemo = channel.isDemo == true
         logoURL = channel.logoURL(links, site: "")
         about = channel.description
         joinedText = "Joined \(Formatting.day(channel.createdAt))"

@@ -16,6 +16,8 @@ struct WatchPage: Encodable {
     /// The description as text and links (http and https addresses become links; nothing else is markup).
     var descriptionParts: [TextPart]
     var channelName: String
+    /// A demo channel's video (its counts are made up).
+    var isDemo: Bool
     var channelURL: String
     var channelLogoURL: String
     var subscribersText: String
@@ -54,6 +56,7 @@ struct WatchPage: Encodable {
         description = video.description
         descriptionParts = TextPart.linkified(video.description)
         channelName = channel.name
+        isDemo = channel.isDemo == true
         channelURL = SiteURL.channel(.value(channel.handle)).path
         channelLogoURL = channel.logoURL(links, site: "")
         subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
