@@ -13,7 +13,11 @@ const ui = {
   percent: $('upload-percent'), speed: $('upload-speed'), eta: $('upload-eta'), state: $('upload-state'),
   cancel: $('upload-cancel'), done: $('upload-done'), watch: $('upload-watch'), edit: $('upload-edit'),
   processingBar: $('processing-bar'), processingText: $('processing-text'),
+  thumbnail: $('upload-thumbnail'), thumbState: $('upload-thumb-state'),
 };
+
+/** The visibility chosen on the form (public unless changed). */
+const visibility = () => document.querySelector('#upload-form input[name=visibility]:checked')?.value ?? 'public';
 
 let current = null;  // { file, url, offset, xhr, cancelled, samples }
 
@@ -78,6 +82,7 @@ function show(loaded, total) {
 async function create(file) {
   const meta = [
     ['filename', file.name], ['channel', ui.channel.value], ['title', ui.title.value], ['description', ui.description.value],
+    ['visibility', visibility()],
   ].map(([k, v]) => `${k} ${b64(v)}`).join(',');
   const response = await fetch('/api/v1/uploads', {
     method: 'POST', credentials: 'same-origin',
@@ -204,7 +209,28 @@ async function start(file) {
   }
 }
 
-/** Saves title and description typed during the upload, then follows processing until ready. */
+/** Sends the custom thumbnail chosen on the form, if any, and says how it went. */
+async function sendThumbnail(id) {
+  const picture = ui.thumbnail?.files?.[0];
+  if (!picture) return;
+  ui.thumbState.hidden = false;
+  ui.thumbState.dataset.state = 'busy';
+  ui.thumbState.textContent = 'Saving the thumbnail…';
+  try {
+    const response = await fetch(`/api/v1/videos/${id}/thumbnail`, {
+      method: 'PUT', credentials: 'same-origin', body: picture,
+      headers: { 'Content-Type': picture.type || 'application/octet-stream', 'X-CSRF-Token': csrf, 'Accept': 'application/json' },
+    });
+    if (!response.ok) throw new Error(await errorText(response));
+    ui.thumbState.dataset.state = 'done';
+    ui.thumbState.textContent = 'Thumbnail saved.';
+  } catch (error) {
+    ui.thumbState.dataset.state = 'error';
+    ui.thumbState.textContent = `${error.message} The video is uploaded; choose another picture on its studio page.`;
+  }
+}
+
+/** Saves title, description and visibility chosen during the upload, and the thumbnail, then follows processing. */
 async function finish(id) {
   root.dataset.videoId = String(id);
   ui.done.hidden = false;
@@ -213,11 +239,13 @@ async function finish(id) {
   const changes = {};
   if (ui.title.value.trim()) changes.title = ui.title.value.trim();
   changes.description = ui.description.value;
+  changes.visibility = visibility();
   await fetch(`/api/v1/videos/${id}`, {
     method: 'PATCH', credentials: 'same-origin',
     headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, 'Accept': 'application/json' },
     body: JSON.stringify(changes),
   }).catch(() => {});
+  await sendThumbnail(id);
   for (;;) {
     try {
       const response = await fetch(`/api/v1/videos/${id}/processing`, { credentials: 'same-origin', cache: 'no-store' });

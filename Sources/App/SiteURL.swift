@@ -29,6 +29,7 @@ enum SiteURL {
     case studioChannelDelete(Parameter<Int>)
     case studioVideo(Parameter<Int>)
     case studioVideoDelete(Parameter<Int>)
+    case studioVideoThumbnail(Parameter<Int>)
 
     case admin, adminUsers, adminChannels, adminVideos, adminWatchLog
     case adminUserDelete(Parameter<Int>)
@@ -95,6 +96,7 @@ enum SiteURL {
         case .studioChannelDelete(let id): [.constant("studio"), .constant("channels"), Self.id(id), .constant("delete")]
         case .studioVideo(let id): [.constant("studio"), .constant("videos"), Self.id(id)]
         case .studioVideoDelete(let id): [.constant("studio"), .constant("videos"), Self.id(id), .constant("delete")]
+        case .studioVideoThumbnail(let id): [.constant("studio"), .constant("videos"), Self.id(id), .constant("thumbnail")]
         case .admin: [.constant("admin")]
         case .adminUsers: [.constant("admin"), .constant("users")]
         case .adminChannels: [.constant("admin"), .constant("channels")]

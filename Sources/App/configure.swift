@@ -89,6 +89,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M010_Chat())
     app.migrations.add(M011_WatchSessions())
     app.migrations.add(M012_DemoContent())
+    app.migrations.add(M013_UploadVisibility())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port

@@ -45,6 +45,7 @@ func routes(_ app: Application) throws {
         app.post(SiteURL.studioVideo(.key).pathComponents, use: studio.updateVideo)
         app.get(SiteURL.studioVideoDelete(.key).pathComponents, use: studio.confirmDeleteVideo)
         app.post(SiteURL.studioVideoDelete(.key).pathComponents, use: studio.deleteVideo)
+        app.on(.POST, SiteURL.studioVideoThumbnail(.key).pathComponents, body: .collect(maxSize: "10mb"), use: studio.uploadThumbnail)
     }
 
     do {  // admin (admins only)
@@ -102,6 +103,7 @@ func routes(_ app: Application) throws {
         v1.get("videos", ":id", use: api.video)
         v1.patch("videos", ":id", use: writes.updateVideo)
         v1.delete("videos", ":id", use: writes.deleteVideo)
+        v1.on(.PUT, "videos", ":id", "thumbnail", body: .collect(maxSize: "10mb"), use: writes.putThumbnail)
         v1.post("videos", ":id", "views", use: writes.recordView)
 
         v1.get("channels", use: api.channels)

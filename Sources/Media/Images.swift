@@ -8,12 +8,24 @@ public enum ImageKind: String, Sendable, CaseIterable {
     case banner
     /// 16:9 picture for channel cards.
     case thumbnail
+    /// A video's own thumbnail, chosen by its owner instead of a frame (1280×720, as YouTube asks for).
+    case videoThumbnail = "video-thumbnail"
+
+    /// The pictures a channel has (its settings page and `…/images/:kind` routes).
+    public static let channelPictures: [ImageKind] = [.logo, .banner, .thumbnail]
+
+    /// A channel picture's kind from its name in a route; nil for anything else.
+    public init?(channelPicture name: String) {
+        guard let kind = ImageKind(rawValue: name), Self.channelPictures.contains(kind) else { return nil }
+        self = kind
+    }
 
     public var size: (width: Int, height: Int) {
         switch self {
         case .logo: (256, 256)
         case .banner: (2048, 512)
         case .thumbnail: (640, 360)
+        case .videoThumbnail: (1280, 720)
         }
     }
 
@@ -22,6 +34,7 @@ public enum ImageKind: String, Sendable, CaseIterable {
         case .logo: "logo"
         case .banner: "banner"
         case .thumbnail: "channel thumbnail"
+        case .videoThumbnail: "thumbnail"
         }
     }
 }

@@ -50,12 +50,20 @@ def test_upload_page_shows_progress_then_plays_hls(server, tmp_path):
         page.click("text=Upload a video")
         page.wait_for_url("**/studio/upload")
 
-        # Pick the file, then type a title while it uploads.
+        # Choose who sees it and a thumbnail of one's own, pick the file, then type a title while it uploads.
+        thumbnail = tmp_path / "cover.png"
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=s=800x600", "-frames:v", "1", str(thumbnail)],
+                       check=True, timeout=60)
+        assert page.is_checked("#upload-visibility input[value=public]")
+        page.check("#upload-visibility input[value=unlisted]")
+        page.set_input_files("#upload-thumbnail", str(thumbnail))
         page.set_input_files("#upload-file", str(source))
         page.fill("#upload-title", "Sixty <seconds> of \"colour\"")
         page.wait_for_selector("#upload-done:not([hidden])", timeout=120_000)
         assert page.inner_text("#upload-percent") == "100%"
         assert "/s" in page.inner_text("#upload-speed")
+        page.wait_for_function("document.getElementById('upload-thumb-state').dataset.state === 'done'", timeout=30_000)
+        assert page.inner_text("#upload-thumb-state") == "Thumbnail saved."
 
         # Processing: the percentage climbs and the video ends ready.
         seen = []
@@ -76,7 +84,7 @@ def test_upload_page_shows_progress_then_plays_hls(server, tmp_path):
         # The watch page plays the HLS master natively; the title typed during the upload was kept (escaped).
         page.click("#upload-watch")
         page.wait_for_url(f"**/watch?v={video_id}")
-        assert page.inner_text("h1.watch-title") == "Sixty <seconds> of \"colour\""
+        assert page.inner_text("h1.watch-title") == "UNLISTED Sixty <seconds> of \"colour\""
         assert page.evaluate("document.body.dataset.playback") == "hls"
         page.wait_for_function("document.getElementById('player').currentTime > 2", timeout=60_000)
         assert page.evaluate("document.getElementById('player').currentSrc").endswith(f"/videos/{video_id}/hls/master.m3u8")
@@ -94,6 +102,14 @@ def test_upload_page_shows_progress_then_plays_hls(server, tmp_path):
         assert "storyboard.jpg" in page.evaluate("getComputedStyle(document.querySelector('.scrub-frame')).backgroundImage")
         page.screenshot(path=str(OUT / "watch-hls.png"))
         browser.close()
+
+    # It is unlisted from the start (never in the public listing) and keeps the uploaded thumbnail through processing.
+    video = get_json(f"{server.base}/api/v1/videos/{video_id}")
+    assert video["visibility"] == "unlisted"
+    assert video_id not in [v["id"] for v in get_json(f"{server.base}/api/v1/videos")["data"]]
+    thumb = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "csv=p=0", video["thumbnail_url"]],
+                           capture_output=True, text=True, timeout=60)
+    assert thumb.stdout.strip() == "1280,720", thumb.stderr
 
     # ffprobe reads the master playlist over HTTP and finds every rendition.
     streams = ffprobe_streams(f"{server.base}/videos/{video_id}/hls/master.m3u8")

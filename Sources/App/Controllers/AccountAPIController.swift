@@ -30,21 +30,19 @@ struct AccountAPIController {
     /// PUT /api/v1/channels/:id/images/:kind — the picture as the raw body (or multipart field `image`).
     func putImage(req: Request) async throws -> ChannelDTO {
         let channel = try await req.editableChannel(idStatus: .badRequest)
-        guard let kind = ImageKind(rawValue: req.parameters.get("kind") ?? "") else {
+        guard let kind = ImageKind(channelPicture: req.parameters.get("kind") ?? "") else {
             throw Abort(.notFound, reason: "Pictures are logo, banner or thumbnail.")
         }
-        var bytes: ByteBuffer?
-        if req.headers.contentType?.type == "multipart" {
-            struct Upload: Content { var image: File? }
-            bytes = try req.content.decode(Upload.self).image?.data
-        } else {
-            bytes = req.body.data
-        }
-        guard let bytes, bytes.readableBytes > 0 else {
-            throw Abort(.badRequest, reason: "Send the picture as the request body (Content-Type: image/jpeg, image/png …).")
-        }
-        try await ImageUpload.apply(kind, bytes: bytes, to: channel, req: req)
+        try await ImageUpload.apply(kind, bytes: try req.uploadedPicture(), to: channel, req: req)
         return try channel.toDTO(links: req.mediaLinks, site: req.siteBase)
+    }
+
+    /// PUT /api/v1/videos/:id/thumbnail — the owner's own thumbnail as the raw body (or multipart field `image`),
+    /// re-encoded at 1280×720; processing keeps it.
+    func putThumbnail(req: Request) async throws -> VideoDTO {
+        let video = try await req.editableVideo(idStatus: .badRequest)
+        try await ImageUpload.applyThumbnail(bytes: try req.uploadedPicture(), to: video, req: req)
+        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: req.user)
     }
 
     // MARK: videos

@@ -23,18 +23,20 @@ struct StudioController {
         return try await req.render("upload", page).encodeResponse(for: req)
     }
 
-    /// POST /studio/import — `url`, `channel`, `title`: download, then on to the video's studio page.
+    /// POST /studio/import — `url`, `channel`, `title`, `visibility`: download, then on to the video's studio page.
     func importURL(req: Request) async throws -> Response {
         let user = try req.requireUser()
         struct Form: Content {
             var url: String?
             var channel: String?
             var title: String?
+            var visibility: String?
         }
         let form = try req.content.decode(Form.self)
         do {
             let video = try await req.uploads.importURL(
-                form.url ?? "", user: user, channel: form.channel, title: form.title, description: "", downloader: req.downloader)
+                form.url ?? "", user: user, channel: form.channel, title: form.title, description: "", visibility: form.visibility,
+                downloader: req.downloader)
             req.services.jobs.wake()
             return req.redirectAfterForm(to: SiteURL.studioVideo(.value(try video.requireID())).path, notice: .imported)
         } catch let abort as any AbortError where abort.status.code < 500 && abort.status != .unauthorized {
@@ -146,15 +148,12 @@ struct StudioController {
     /// POST /studio/channels/:id/images/:kind — multipart field `image`.
     func uploadImage(req: Request) async throws -> Response {
         let channel = try await req.editableChannel(idStatus: .notFound)
-        guard let kind = ImageKind(rawValue: req.parameters.get("kind") ?? "") else {
+        guard let kind = ImageKind(channelPicture: req.parameters.get("kind") ?? "") else {
             throw Abort(.notFound, reason: "Pictures are logo, banner or thumbnail.")
         }
-        struct Upload: Content { var image: File? }
-        guard let file = try req.content.decode(Upload.self).image, file.data.readableBytes > 0 else {
-            throw Abort(.badRequest, reason: "Choose a picture file first.")
-        }
+        let picture = try req.formPicture()
         do {
-            try await ImageUpload.apply(kind, bytes: file.data, to: channel, req: req)
+            try await ImageUpload.apply(kind, bytes: picture, to: channel, req: req)
         } catch let refused as PictureRefused {
             var page = try await settingsPage(channel, req: req)
             page.errors = [refused.reason]
@@ -202,6 +201,20 @@ struct StudioController {
             page.errors = failure.problems
             return try await req.render("video-edit", page, status: .badRequest)
         }
+    }
+
+    /// POST /studio/videos/:id/thumbnail — multipart field `image`: the video's own thumbnail.
+    func uploadThumbnail(req: Request) async throws -> Response {
+        let video = try await req.editableVideo(idStatus: .notFound)
+        let picture = try req.formPicture()
+        do {
+            try await ImageUpload.applyThumbnail(bytes: picture, to: video, req: req)
+        } catch let refused as PictureRefused {
+            var page = VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks)
+            page.errors = [refused.reason]
+            return try await req.render("video-edit", page, status: .unprocessableEntity)
+        }
+        return req.redirectAfterForm(to: SiteURL.studioVideo(.value(try video.requireID())).path, notice: .thumbnailSaved)
     }
 
     /// GET /studio/videos/:id/delete — asks first.

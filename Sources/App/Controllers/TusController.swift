@@ -20,7 +20,7 @@ struct TusController {
         return tus(response)
     }
 
-    /// POST /api/v1/uploads — `Upload-Length` and `Upload-Metadata` (`filename`, `channel`, `title`, `description`,
+    /// POST /api/v1/uploads — `Upload-Length` and `Upload-Metadata` (`filename`, `channel`, `title`, `description`, `visibility`,
     /// base64 values). 201 with the upload's URL in `Location`.
     func tusCreate(req: Request) async throws -> Response {
         try checkTusVersion(req)
@@ -32,7 +32,7 @@ struct TusController {
             throw Abort(.badRequest, reason: "Upload-Length must be a positive whole number of bytes, not '\(raw.prefix(30))'.")
         }
         let metadata = try Self.parseMetadata(req.headers.first(name: "Upload-Metadata") ?? "")
-        try VideoLimits.check(title: metadata["title"], description: metadata["description"])
+        try VideoLimits.check(title: metadata["title"], description: metadata["description"], visibility: metadata["visibility"])
         let uploads = req.uploads
         try uploads.checkSize(length: length)
         let channel = try await uploads.channel(for: user, handle: metadata["channel"])
@@ -47,6 +47,7 @@ struct TusController {
         upload.filename = String((metadata["filename"] ?? "").prefix(255))
         upload.title = metadata["title"] ?? ""
         upload.description = metadata["description"] ?? ""
+        upload.visibility = VideoLimits.visibility(metadata["visibility"])
         upload.length = length
         upload.offset = 0
         upload.fileKey = file.key
@@ -120,7 +121,7 @@ struct TusController {
             do {
                 let video = try await req.uploads.accept(
                     fileKey: upload.fileKey, filename: upload.filename, channel: channel,
-                    title: upload.title, description: upload.description)
+                    title: upload.title, description: upload.description, visibility: upload.visibility ?? .public)
                 upload.videoID = try video.requireID()
                 try await upload.save(on: req.db)
                 req.services.jobs.wake()

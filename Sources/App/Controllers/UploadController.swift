@@ -8,19 +8,20 @@ import Vapor
 /// Uploads in one request: `POST /api/v1/videos` (raw body or multipart) for scripts, URL imports, and the
 /// processing state. Bodies go to disk chunk by chunk as they arrive, so memory stays flat whatever the size.
 struct UploadController {
-    /// POST /api/v1/videos — the file as the raw body (`?channel=&title=&description=&filename=`) or as the
-    /// `file` field of a multipart form (with `channel`, `title`, `description` fields). 201 with the video.
+    /// POST /api/v1/videos — the file as the raw body (`?channel=&title=&description=&visibility=&filename=`) or as
+    /// the `file` field of a multipart form (with `channel`, `title`, `description`, `visibility` fields). 201 with the
+    /// video.
     func create(req: Request) async throws -> Response {
         let user = try req.requireUser()
         let uploads = req.uploads
         let declared = req.headers.first(name: .contentLength).flatMap(Int64.init)
         try uploads.checkSize(length: declared)
         var fields: [String: String] = [:]
-        for name in ["channel", "title", "description", "filename"] {
+        for name in ["channel", "title", "description", "visibility", "filename"] {
             if let value = req.query[String.self, at: name] { fields[name] = value }
         }
         // Refuse overlong text and someone else's channel before reading a byte, when the query names them.
-        try VideoLimits.check(title: fields["title"], description: fields["description"])
+        try VideoLimits.check(title: fields["title"], description: fields["description"], visibility: fields["visibility"])
         if let handle = fields["channel"] { _ = try await uploads.channel(for: user, handle: handle) }
         // The quota is held before the first byte and given back once the video counts its own bytes.
         let (hold, limit) = try await uploads.reserve(user: user, length: declared)
@@ -50,7 +51,9 @@ struct UploadController {
             let parsed = await BodyWriter.writeMultipart(
                 req.body, boundary: boundary, fileField: "file", to: file.path, limit: limit, pool: req.application.threadPool)
             outcome = parsed.outcome
-            for (name, value) in parsed.fields where ["channel", "title", "description"].contains(name) { fields[name] = value }
+            for (name, value) in parsed.fields where ["channel", "title", "description", "visibility"].contains(name) {
+                fields[name] = value
+            }
             if let filename = parsed.filename { fields["filename"] = filename }
             if outcome.failure == nil && !parsed.sawFile {
                 req.services.storage.delete(file.key)
@@ -69,6 +72,8 @@ struct UploadController {
         }
         let channel: Channel
         do {
+            // Multipart fields arrive with the body: checked once it is in.
+            try VideoLimits.check(title: fields["title"], description: fields["description"], visibility: fields["visibility"])
             channel = try await uploads.channel(for: user, handle: fields["channel"])
         } catch {
             req.services.storage.delete(file.key)
@@ -76,10 +81,10 @@ struct UploadController {
         }
         return try await uploads.accept(
             fileKey: file.key, filename: fields["filename"] ?? "", channel: channel, title: fields["title"],
-            description: fields["description"] ?? "")
+            description: fields["description"] ?? "", visibility: VideoLimits.visibility(fields["visibility"]))
     }
 
-    /// POST /api/v1/videos/import — `{"url", "channel", "title", "description"}`: the server downloads the file
+    /// POST /api/v1/videos/import — `{"url", "channel", "title", "description", "visibility"}`: the server downloads the file
     /// (public addresses only, unless allowed) and it becomes a video like an upload. 201 with the video.
     func importURL(req: Request) async throws -> Response {
         let user = try req.requireUser()
@@ -88,11 +93,12 @@ struct UploadController {
             var channel: String?
             var title: String?
             var description: String?
+            var visibility: String?
         }
         let body = try req.content.decode(Body.self)
         let video = try await req.uploads.importURL(
             body.url, user: user, channel: body.channel, title: body.title, description: body.description ?? "",
-            downloader: req.downloader)
+            visibility: body.visibility, downloader: req.downloader)
         req.services.jobs.wake()
         return try await req.created(
             video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: user), location: "/api/v1/videos/\(try video.requireID())")

@@ -57,6 +57,7 @@ public final class Channel: Model, @unchecked Sendable {
         case .logo: logoKey
         case .banner: bannerKey
         case .thumbnail: thumbnailKey
+        case .videoThumbnail: nil
         }
     }
 
@@ -65,6 +66,7 @@ public final class Channel: Model, @unchecked Sendable {
         case .logo: logoKey = key
         case .banner: bannerKey = key
         case .thumbnail: thumbnailKey = key
+        case .videoThumbnail: assertionFailure("a video's thumbnail is not a channel picture")
         }
     }
 

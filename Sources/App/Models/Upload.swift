@@ -19,6 +19,8 @@ public final class Upload: Model, @unchecked Sendable {
     @Field(key: "filename") public var filename: String
     @Field(key: "title") public var title: String
     @Field(key: "description") public var description: String
+    /// What the uploader chose in `Upload-Metadata` (nil for uploads begun before it could be chosen: public).
+    @OptionalField(key: "visibility") public var visibility: Visibility?
     @Field(key: "length") public var length: Int64
     @Field(key: "offset") public var offset: Int64
     @Field(key: "file_key") public var fileKey: String

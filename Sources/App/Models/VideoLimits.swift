@@ -7,9 +7,12 @@ public enum VideoLimits {
     public static let title = 100
     public static let description = 5000
 
-    /// What is wrong with a title and a description someone wrote (nil: not given), as sentences.
-    public static func problems(title: String?, description: String?) -> [String] {
+    /// What is wrong with a title, a description and a visibility someone gave (nil: not given), as sentences.
+    public static func problems(title: String?, description: String?, visibility: String? = nil) -> [String] {
         var problems: [String] = []
+        if let visibility, !visibility.isEmpty, Visibility(rawValue: visibility) == nil {
+            problems.append("Visibility is public, unlisted or private; '\(visibility.prefix(40))' is none of them.")
+        }
         if let title, title.count > Self.title {
             problems.append("A title has at most \(Self.title) characters; this one has \(title.count).")
         }
@@ -20,9 +23,14 @@ public enum VideoLimits {
     }
 
     /// Throws the problems as a `ValidationFailure` (400).
-    public static func check(title: String?, description: String?) throws {
-        let problems = problems(title: title, description: description)
+    public static func check(title: String?, description: String?, visibility: String? = nil) throws {
+        let problems = problems(title: title, description: description, visibility: visibility)
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+    }
+
+    /// The visibility chosen at upload (checked by `check`): public when none was given.
+    public static func visibility(_ raw: String?) -> Visibility {
+        raw.flatMap { Visibility(rawValue: $0) } ?? .public
     }
 
     /// A title made from an uploaded file's name: its stem, cut to fit.

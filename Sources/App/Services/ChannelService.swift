@@ -123,15 +123,7 @@ public struct ChannelService: Sendable {
 
     /// Validates and re-encodes a picture from a temporary file, stores it, and drops the one it replaces.
     public func setImage(_ kind: ImageKind, from upload: String, on channel: Channel) async throws {
-        let (key, path) = try storage.reserve(prefix: "img", fileExtension: "jpg")
-        do {
-            try await FFmpeg.processImage(upload, kind: kind, to: path)
-        } catch {
-            storage.delete(key)
-            if let problem = error as? ImageError { throw PictureRefused(kind: kind, problem: problem) }
-            if error is ProcessError { throw PictureRefused(kind: kind, problem: .notImage("it could not be decoded")) }
-            throw error
-        }
+        let key = try await PictureStore.store(kind, from: upload, storage: storage, prefix: "img")
         let old = channel.imageKey(kind)
         channel.setImageKey(kind, key)
         try await channel.save(on: db)

@@ -1,7 +1,7 @@
 import Media
 import Vapor
 
-/// A channel picture that was not accepted (not a picture, too big): 422 with what to upload instead, the same
+/// A channel picture or video thumbnail that was not accepted (not a picture, too big): 422 with what to upload instead, the same
 /// answer for the studio's form and the API.
 public struct PictureRefused: AbortError {
     public let kind: ImageKind

@@ -134,9 +134,9 @@ public struct UploadService: Sendable {
 
     /// Makes a video of a fully received file at `fileKey`: ffprobe must find moving pictures with a duration,
     /// otherwise the file is deleted and the refusal (422) says why. The file moves under `videos/` and a
-    /// processing job is queued.
+    /// processing job is queued. `visibility` is what the uploader chose (public by default).
     public func accept(
-        fileKey: String, filename: String, channel: Channel, title: String?, description: String
+        fileKey: String, filename: String, channel: Channel, title: String?, description: String, visibility: Visibility = .public
     ) async throws -> Video {
         do {
             try VideoLimits.check(title: title, description: description)
@@ -168,7 +168,7 @@ public struct UploadService: Sendable {
             description: description, mediaKey: target.key, thumbnailKey: nil, duration: probe.duration,
             size: storage.representation(of: target.key)?.size ?? probe.size, width: probe.width, height: probe.height,
             mimeType: probe.container.mimeType, videoCodec: probe.videoCodec, audioCodec: probe.audioCodec,
-            status: .processing)
+            visibility: visibility, status: .processing)
         do {
             try await db.transaction { db in
                 try await video.save(on: db)
@@ -185,13 +185,16 @@ public struct UploadService: Sendable {
     /// Downloads `url` into storage and accepts it like an upload. Refusals (a private address, a 404, too big,
     /// not a video) are 422 with the reason, and leave nothing behind.
     public func importURL(
-        _ url: String, user: User, channel handle: String?, title: String?, description: String, downloader: URLDownloader
+        _ url: String, user: User, channel handle: String?, title: String?, description: String, visibility: String? = nil,
+        downloader: URLDownloader
     ) async throws -> Video {
-        try VideoLimits.check(title: title, description: description)
+        try VideoLimits.check(title: title, description: description, visibility: visibility)
         let channel = try await channel(for: user, handle: handle)
         let (hold, limit) = try await reserve(user: user, length: nil)
         do {
-            let video = try await download(url, channel: channel, title: title, description: description, downloader: downloader, limit: limit)
+            let video = try await download(
+                url, channel: channel, title: title, description: description, visibility: VideoLimits.visibility(visibility),
+                downloader: downloader, limit: limit)
             await release(hold)
             return video
         } catch {
@@ -201,7 +204,8 @@ public struct UploadService: Sendable {
     }
 
     private func download(
-        _ url: String, channel: Channel, title: String?, description: String, downloader: URLDownloader, limit: Int64
+        _ url: String, channel: Channel, title: String?, description: String, visibility: Visibility, downloader: URLDownloader,
+        limit: Int64
     ) async throws -> Video {
         var downloader = downloader
         downloader.maxBytes = min(downloader.maxBytes, limit)
@@ -216,7 +220,8 @@ public struct UploadService: Sendable {
             storage.delete(file.key)
             throw error
         }
-        return try await accept(fileKey: file.key, filename: filename, channel: channel, title: title, description: description)
+        return try await accept(
+            fileKey: file.key, filename: filename, channel: channel, title: title, description: description, visibility: visibility)
     }
 
     /// Deletes uploads nobody finished before they expired, with their bytes, and quota holds left behind.

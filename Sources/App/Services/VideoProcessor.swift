@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Media
 import NIOConcurrencyHelpers
+import SQLKit
 
 /// Turns an accepted upload into everything the site serves: a poster, the HLS ladder with its master playlist,
 /// the hover storyboard and a faststart MP4. Each step is recorded when it finishes, so a job restarted after a
@@ -79,10 +80,13 @@ public struct VideoProcessor: Sendable {
             case "thumbnail":
                 let thumb = try storage.reserve(prefix: "thumbnails", fileExtension: "jpg")
                 try await FFmpeg.thumbnail(of: input, duration: video.duration, to: thumb.path)
-                let old = video.thumbnailKey
-                video.thumbnailKey = thumb.key
-                try await video.save(on: db)
-                if let old { storage.delete(old) }
+                // Only into an empty slot: the owner may have chosen a thumbnail of their own meanwhile.
+                let sql = try db.sql()
+                try await sql.update(Video.schema).set("thumbnail_key", to: SQLBind(thumb.key))
+                    .where("id", .equal, SQLBind(video.requireID())).where("thumbnail_key", .is, SQLLiteral.null).run()
+                let current = try await Video.find(video.requireID(), on: db)?.thumbnailKey
+                if current != thumb.key { storage.delete(thumb.key) }
+                // (not set on `video`: its later saves write only what changed, never this column)
             case "storyboard":
                 let board = Storyboard(duration: video.duration)
                 try await runFFmpeg(board.arguments(input: input, output: "\(folder)/storyboard.jpg"), video.duration, report)

@@ -30,7 +30,8 @@ public struct VideoService: Sendable {
 
     public func update(_ video: Video, _ changes: Changes) async throws {
         var problems = VideoLimits.problems(
-            title: changes.title?.trimmingCharacters(in: .whitespacesAndNewlines), description: changes.description)
+            title: changes.title?.trimmingCharacters(in: .whitespacesAndNewlines), description: changes.description,
+            visibility: changes.visibility)
         if let title = changes.title?.trimmingCharacters(in: .whitespacesAndNewlines) {
             if title.isEmpty { problems.append("A title cannot be empty.") }
             video.title = title
@@ -38,17 +39,28 @@ public struct VideoService: Sendable {
         if let description = changes.description {
             video.description = description.trimmingCharacters(in: .whitespacesAndNewlines)
         }
-        if let raw = changes.visibility {
-            if let visibility = Visibility(rawValue: raw) {
-                if visibility != video.visibility { video.revokeMediaURLs() }
-                video.visibility = visibility
-            } else {
-                problems.append("Visibility is public, unlisted or private; '\(raw.prefix(40))' is none of them.")
-            }
+        if let visibility = changes.visibility.flatMap(Visibility.init(rawValue:)) {
+            if visibility != video.visibility { video.revokeMediaURLs() }
+            video.visibility = visibility
         }
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         try await video.save(on: db)
         revisions?.note(video)
+    }
+
+    /// Replaces the video's thumbnail (a generated frame or an earlier choice) with a picture its owner uploaded.
+    /// Processing keeps it: its thumbnail step only fills an empty one.
+    public func setThumbnail(from upload: String, on video: Video) async throws {
+        let key = try await PictureStore.store(.videoThumbnail, from: upload, storage: storage, prefix: "thumbnails")
+        let old = try await Video.find(video.requireID(), on: db)?.thumbnailKey ?? video.thumbnailKey
+        video.thumbnailKey = key
+        do {
+            try await video.save(on: db)
+        } catch {
+            storage.delete(key)
+            throw error
+        }
+        if let old, old != key { storage.delete(old) }
     }
 
     /// Deletes the row, then its files.

@@ -56,7 +56,7 @@ struct ChannelSettingsPage: Encodable {
         categories = ChannelOptions.categories.map { .init(value: $0, selected: $0 == channel?.category) }
         pictures =
             channel.map { channel in
-                ImageKind.allCases.map { kind in
+                ImageKind.channelPictures.map { kind in
                     let (w, h) = kind.size
                     return Picture(
                         kind: kind.rawValue, label: kind.label.capitalizedFirst, hint: "JPEG, PNG, WebP or GIF; cropped to \(w)×\(h).",

@@ -102,6 +102,7 @@ enum Notice: String {
     case channelCreated = "channel-created", imageSaved = "image-saved", userUpdated = "user-updated", takenDown = "taken-down"
     case restored, imported
     case streamKeyChanged = "stream-key-changed"
+    case thumbnailSaved = "thumbnail-saved"
 
     var text: String {
         switch self {
@@ -118,6 +119,7 @@ enum Notice: String {
         case .takenDown: "The video was taken down."
         case .restored: "The video is back up."
         case .imported: "The video was imported; it is being processed now."
+        case .thumbnailSaved: "Thumbnail updated."
         case .streamKeyChanged: "You have a new stream key. Paste it into OBS; the old one no longer works."
         }
     }

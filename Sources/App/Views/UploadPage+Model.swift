@@ -15,6 +15,8 @@ struct UploadPage: Encodable {
     var importURL = ""
     var titleLimit = VideoLimits.title
     var descriptionLimit = VideoLimits.description
+    /// Chosen before the file is sent: the video is created with it (public unless changed).
+    var visibilities = VisibilityOption.all(selected: .public)
     var errors: [String] = []
 
     /// The user's channels, `selected` (a handle) or the first chosen.

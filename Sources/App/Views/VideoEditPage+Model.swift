@@ -2,11 +2,6 @@ import Foundation
 
 /// `/studio/videos/{id}`.
 struct VideoEditPage: Encodable {
-    struct Option: Encodable {
-        var value: String
-        var label: String
-        var selected: Bool
-    }
     var title: String
     var id: Int
     var action: String
@@ -14,8 +9,10 @@ struct VideoEditPage: Encodable {
     var description: String
     var titleLimit = VideoLimits.title
     var descriptionLimit = VideoLimits.description
-    var visibilities: [Option]
+    var visibilities: [VisibilityOption]
     var thumbnailURL: String?
+    /// The custom thumbnail form (multipart `image`).
+    var thumbnailAction: String
     var watchURL: String
     var deleteURL: String
     var takedownReason: String?
@@ -32,11 +29,8 @@ struct VideoEditPage: Encodable {
         action = SiteURL.studioVideo(.value(id)).path
         videoTitle = video.title
         description = video.description
-        visibilities = [
-            Option(value: "public", label: "Public: everyone can find and watch it", selected: video.visibility == .public),
-            Option(value: "unlisted", label: "Unlisted: anyone with the link can watch it", selected: video.visibility == .unlisted),
-            Option(value: "private", label: "Private: only you", selected: video.visibility == .private),
-        ]
+        visibilities = VisibilityOption.all(selected: video.visibility)
+        thumbnailAction = SiteURL.studioVideoThumbnail(.value(id)).path
         thumbnailURL = links.url(key: video.thumbnailKey, of: video, for: viewer)
         watchURL = SiteURL.watch(id)
         deleteURL = SiteURL.studioVideoDelete(.value(id)).path
@@ -45,5 +39,24 @@ struct VideoEditPage: Encodable {
             "\(video.status.rawValue.capitalizedFirst) • \(Formatting.counted(video.views, "view")) • uploaded \(Formatting.day(video.createdAt))"
         processing = video.status == .processing
         failureReason = video.failureReason
+    }
+}
+
+/// One radio of the visibility choice, on the upload and edit pages.
+struct VisibilityOption: Encodable {
+    var value: String
+    var label: String
+    var selected: Bool
+
+    static func all(selected: Visibility) -> [VisibilityOption] {
+        Visibility.allCases.map { visibility in
+            let label =
+                switch visibility {
+                case .public: "Public: everyone can find and watch it"
+                case .unlisted: "Unlisted: anyone with the link can watch it"
+                case .private: "Private: only you"
+                }
+            return VisibilityOption(value: visibility.rawValue, label: label, selected: visibility == selected)
+        }
     }
 }
