@@ -12,6 +12,7 @@ enum Parameter<Value> {
 enum SiteURL {
     case home
     case channels
+    case search
     /// `/watch?v=ID` (the id is a query item, as YouTube's is).
     case watch
     /// `/@handle`; registered as the one-segment catch-all `/:handle`.
@@ -74,6 +75,7 @@ enum SiteURL {
         switch self {
         case .home: []
         case .channels: [.constant("channels")]
+        case .search: [.constant("search")]
         case .watch: [.constant("watch")]
         case .channel(let handle):
             if case .value(let handle) = handle { [.parameter("handle", "@" + handle)] } else { [.parameter("handle", nil)] }

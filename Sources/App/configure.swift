@@ -90,6 +90,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M011_WatchSessions())
     app.migrations.add(M012_DemoContent())
     app.migrations.add(M013_UploadVisibility())
+    app.migrations.add(M014_Search())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port

@@ -11,6 +11,14 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.channel(.key).pathComponents, use: pages.channel)  // /@handle; anything else answers 404
     }
 
+    do {  // search: the results page, the API and the search box's suggestions
+        let search = SearchController()
+        app.get(SiteURL.search.pathComponents, use: search.page)
+        let v1 = app.grouped("api", "v1")
+        v1.get("search", use: search.api)
+        v1.get("search", "suggest", use: search.suggest)
+    }
+
     do {  // accounts: sign-up, sign-in, sign-out (pages; cookie sessions)
         let auth = AuthController()
         app.get(SiteURL.signup.pathComponents, use: auth.signUpPage)

@@ -81,7 +81,7 @@ public struct CatalogService: Sendable {
     }
 
     /// The records a `VideoRow.select` query finds: on SQLite read straight from its rows, elsewhere through SQLKit.
-    private func records(_ query: SQLQueryString) async throws -> [VideoRecord] {
+    func records(_ query: SQLQueryString) async throws -> [VideoRecord] {
         let sql = try db.sql()
         guard let sqlite = db as? any SQLiteDatabase else { return try await sql.raw(query).all(decoding: VideoRecord.self) }
         let (text, binds) = sql.serialize(query)

@@ -2,11 +2,12 @@ import Vapor
 
 /// The fingerprinted URLs of the files pages load (cached for a year; a new build gets new URLs).
 struct AssetURLs: Encodable, Sendable {
-    var css, siteJS, watchJS, uploadJS, studioJS, liveJS, chatJS, logo: String
+    var css, siteJS, searchJS, watchJS, uploadJS, studioJS, liveJS, chatJS, logo: String
 
     init(_ assets: StaticAssets) {
         css = assets.url("css/site.css")
         siteJS = assets.url("js/site.js")
+        searchJS = assets.url("js/search.js")
         watchJS = assets.url("js/watch.js")
         uploadJS = assets.url("js/upload.js")
         studioJS = assets.url("js/studio.js")
