@@ -28,29 +28,29 @@ public struct SearchService: Sendable {
 
     private var isPostgres: Bool { (try? db.sql().dialect.name) == "postgresql" }
 
-    /// The engine's join, match condition (every word, as a prefix) and order by relevance, for `videos` or
-    /// `channels` rows.
-    private func match(_ words: [String], on kind: Kind) -> (join: SQLQueryString, condition: SQLQueryString, rank: SQLQueryString) {
+    /// How many matches are ranked: the newest this many. A word that is in most of a large catalog ("the") would
+    /// otherwise cost a relevance score for every row; past this many matches the oldest are left out, and the total
+    /// says at most this many.
+    public static let candidateLimit = 2_000
+
+    /// The engine's join: the newest `candidateLimit` rows matching every word (as a prefix) with their score,
+    /// lower is better, as `hits(id, score)` joined to `videos` or `channels`.
+    private func hits(_ words: [String], on kind: Kind) -> SQLQueryString {
         let table = kind == .video ? "videos" : "channels"
+        let limit = String(Self.candidateLimit)
         if isPostgres {
             let query = words.map { $0 + ":*" }.joined(separator: " & ")
             let tsquery: SQLQueryString = "to_tsquery('simple', videotube_unaccent(\(bind: query)))"
-            return (
-                "",
-                "\(unsafeRaw: table).search_vector @@ " + tsquery,
-                "ts_rank(\(unsafeRaw: table).search_vector, " + tsquery + ") DESC, \(unsafeRaw: table).id DESC"
-            )
+            return " JOIN (SELECT id, -ts_rank(search_vector, " + tsquery + ") AS score FROM \(unsafeRaw: table) WHERE search_vector @@ "
+                + tsquery + " ORDER BY id DESC LIMIT \(unsafeRaw: limit)) hits ON hits.id = \(unsafeRaw: table).id"
         }
         // FTS5: each word quoted (it holds only letters and digits) and marked as a prefix; words side by side all
-        // match. bm25 is lower for better matches; the columns weigh 10 (title or name), 4 (channel or live title and
-        // tags), 1 (description).
+        // match. Rowid order is FTS5's own, so the limit stops the scan. bm25 is lower for better matches; the columns
+        // weigh 10 (title or name), 4 (channel, or live title and tags), 1 (description).
         let query = words.map { "\"\($0)\"*" }.joined(separator: " ")
         let fts = kind == .video ? "video_search" : "channel_search"
-        return (
-            " JOIN \(unsafeRaw: fts) ON \(unsafeRaw: fts).rowid = \(unsafeRaw: table).id",
-            "\(unsafeRaw: fts) MATCH \(bind: query)",
-            "bm25(\(unsafeRaw: fts), 10.0, 4.0, 1.0), \(unsafeRaw: table).id DESC"
-        )
+        return " JOIN (SELECT rowid AS id, bm25(\(unsafeRaw: fts), 10.0, 4.0, 1.0) AS score FROM \(unsafeRaw: fts) WHERE \(unsafeRaw: fts) MATCH "
+            + "\(bind: query) ORDER BY rowid DESC LIMIT \(unsafeRaw: limit)) hits ON hits.id = \(unsafeRaw: table).id"
     }
 
     /// Channels whose owner may be shown (none, or not disabled).
@@ -61,35 +61,35 @@ public struct SearchService: Sendable {
     public func videos(_ query: String, page: Int = 1, perPage: Int = 20) async throws -> Paged<VideoRecord> {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        let ids = try await rankedIDs(
+            "SELECT videos.id AS id FROM videos JOIN channels ON channels.id = videos.channel_id" + hits(words, on: .video) + " WHERE "
+                + VideoRow.listed + " AND " + Self.ownerShown + " ORDER BY hits.score, videos.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
-        let (join, condition, rank) = match(words, on: .video)
-        let filter = VideoRow.listed + " AND " + Self.ownerShown + " AND " + condition
-        let items = try await CatalogService(db: db).records(
-            VideoRow.select + join + " WHERE " + filter + " ORDER BY " + rank
-                + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))")
-        let count = try await db.sql().raw(
-            "SELECT COUNT(*) AS count FROM videos JOIN channels ON channels.id = videos.channel_id" + join + " WHERE " + filter
-        ).first(decoding: CountRow.self)
-        return Paged(items: items, page: page, perPage: perPage, total: count?.count ?? 0)
+        let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
+        guard !chosen.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: ids.count) }
+        let records = try await CatalogService(db: db).records(VideoRow.select + " WHERE videos.id IN (\(binds: chosen))")
+        let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
+        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: ids.count)
     }
 
-    /// Channels matching `query` (live ones only for `.live`), best first.
+    /// Channels matching `query` (live ones only with `live`), best first.
     public func channels(_ query: String, live: Bool = false, page: Int = 1, perPage: Int = 20) async throws -> Paged<Channel> {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        let ids = try await rankedIDs(
+            "SELECT channels.id AS id FROM channels" + hits(words, on: .channel) + " WHERE " + Self.ownerShown
+                + (live ? " AND channels.live_started_at IS NOT NULL" : "") + " ORDER BY hits.score, channels.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
-        let (join, condition, rank) = match(words, on: .channel)
-        var filter = Self.ownerShown + " AND " + condition
-        if live { filter = filter + " AND channels.live_started_at IS NOT NULL" }
-        struct Row: Decodable { var id: Int }
-        let sql = try db.sql()
-        let ids = try await sql.raw(
-            "SELECT channels.id AS id FROM channels" + join + " WHERE " + filter + " ORDER BY " + rank
-                + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))"
-        ).all(decoding: Row.self).map(\.id)
-        let count = try await sql.raw("SELECT COUNT(*) AS count FROM channels" + join + " WHERE " + filter).first(decoding: CountRow.self)
-        let found = ids.isEmpty ? [] : try await Channel.query(on: db).filter(\.$id ~~ ids).all()
+        let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
+        let found = chosen.isEmpty ? [] : try await Channel.query(on: db).filter(\.$id ~~ chosen).all()
         let byID = Dictionary(uniqueKeysWithValues: found.compactMap { channel in channel.id.map { ($0, channel) } })
-        return Paged(items: ids.compactMap { byID[$0] }, page: page, perPage: perPage, total: count?.count ?? 0)
+        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: ids.count)
+    }
+
+    /// The ids a ranked query finds, in its order: at most `candidateLimit`, so one statement gives both the page and
+    /// the total.
+    private func rankedIDs(_ query: SQLQueryString) async throws -> [Int] {
+        struct Row: Decodable { var id: Int }
+        return try await db.sql().raw(query).all(decoding: Row.self).map(\.id)
     }
 }
