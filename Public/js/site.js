@@ -85,9 +85,12 @@ for (const img of document.querySelectorAll('img.live-preview')) {
 
 // Subscribe and unsubscribe in place (the video keeps playing): the API with the page's CSRF token, the count
 // updated, and a question before unsubscribing. Without this file the forms post and come back to the channel.
+/** 999, 1.2K, 3.4M: counts as the server writes them. */
+function compactCount(n) {
+  return n < 1000 ? String(n) : new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(n);
+}
 function subscribersText(n) {
-  const shown = n < 1000 ? String(n) : new Intl.NumberFormat('en', { notation: 'compact', maximumFractionDigits: 1 }).format(n);
-  return `${shown} subscriber${n === 1 ? '' : 's'}`;
+  return `${compactCount(n)} subscriber${n === 1 ? '' : 's'}`;
 }
 for (const form of document.querySelectorAll('form.subscribe-form')) {
   form.addEventListener('submit', async (event) => {
@@ -114,4 +117,33 @@ for (const form of document.querySelectorAll('form.subscribe-form')) {
       button.disabled = false;
     }
   });
+}
+
+// Like and dislike in place: pressing the pressed one takes the rating back.
+for (const box of document.querySelectorAll('.rating[data-api]')) {
+  for (const button of box.querySelectorAll('button[data-rate]')) {
+    button.addEventListener('click', async () => {
+      const wanted = button.getAttribute('aria-pressed') === 'true' ? 'none' : button.dataset.rate;
+      const csrf = document.querySelector('meta[name=csrf-token]')?.content || '';
+      for (const b of box.querySelectorAll('button')) b.disabled = true;
+      try {
+        const response = await fetch(box.dataset.api, {
+          method: 'PUT', credentials: 'same-origin', body: JSON.stringify({ rating: wanted }),
+          headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf, Accept: 'application/json' },
+        });
+        if (!response.ok) return;
+        const state = await response.json();
+        box.dataset.mine = state.my_rating;
+        for (const b of box.querySelectorAll('button[data-rate]')) {
+          b.setAttribute('aria-pressed', String(b.dataset.rate === state.my_rating));
+          const count = b.dataset.rate === 'like' ? state.likes : state.dislikes;
+          const label = b.querySelector('.rate-count');
+          label.dataset.count = String(count);
+          label.textContent = compactCount(count);
+        }
+      } finally {
+        for (const b of box.querySelectorAll('button')) b.disabled = false;
+      }
+    });
+  }
 }

@@ -91,6 +91,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M012_DemoContent())
     app.migrations.add(M013_UploadVisibility())
     app.migrations.add(M014_Search())
+    app.migrations.add(M015_VideoRatings())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port

@@ -111,6 +111,7 @@ func routes(_ app: Application) throws {
         v1.get("videos", ":id", use: api.video)
         v1.patch("videos", ":id", use: writes.updateVideo)
         v1.delete("videos", ":id", use: writes.deleteVideo)
+        v1.put("videos", ":id", "rating", use: RatingController().rate)
         v1.on(.PUT, "videos", ":id", "thumbnail", body: .collect(maxSize: "10mb"), use: writes.putThumbnail)
         v1.post("videos", ":id", "views", use: writes.recordView)
 

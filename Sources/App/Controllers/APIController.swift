@@ -34,7 +34,8 @@ struct APIController {
             let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
             let links = req.mediaLinks, site = req.siteBase
             return PageDTO(
-                data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+                data: try await req.withRatings(result.items.map { VideoDTO($0, links: links, site: site) }), page: page, per_page: perPage,
+                total: result.total)
         }
     }
 
@@ -45,14 +46,37 @@ struct APIController {
         // Its owner (or an admin) sees it in every state: processing, failed, not yet playable.
         if found == nil, let any = try await req.catalog.anyVideo(id: id), Policy.canEdit(any.channel, by: req.user) { found = any }
         guard let video = found else { throw Abort(.notFound, reason: "no video with id \(id)") }
-        return try video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: req.user)
+        return try await req.withRating(try video.toDTO(links: req.mediaLinks, site: req.siteBase, viewer: req.user))
     }
 
-    /// GET /api/v1/channels
+    /// How `GET /api/v1/channels` orders channels.
+    enum ChannelSort: String {
+        case subscribers, rating, views
+    }
+
+    /// GET /api/v1/channels?sort=subscribers|rating|views — every channel with its rating (likes minus dislikes over
+    /// its listed videos) and views; most subscribers first unless asked otherwise.
     func channels(req: Request) async throws -> Response {
-        try await req.shared("api.channels") {
+        let raw = req.query[String.self, at: "sort"] ?? "subscribers"
+        guard let sort = ChannelSort(rawValue: raw) else {
+            throw Abort(.badRequest, reason: "sort must be 'subscribers', 'rating' or 'views', got '\(raw.prefix(40))'")
+        }
+        return try await req.shared("api.channels|\(sort.rawValue)") {
             let links = req.mediaLinks, site = req.siteBase
-            return ListDTO(data: try await req.catalog.channels().map { try $0.toDTO(links: links, site: site) })
+            let ratings = try await req.ratings.channelRatings()
+            let views = try await req.catalog.viewsByChannel()
+            var items = try await req.catalog.channels().map { channel in
+                var dto = try channel.toDTO(links: links, site: site)
+                dto.rating = ratings[dto.id] ?? 0
+                dto.views = views[dto.id] ?? 0
+                return dto
+            }
+            switch sort {
+            case .subscribers: break
+            case .rating: items.sort { ($0.rating ?? 0, $1.id) > ($1.rating ?? 0, $0.id) }
+            case .views: items.sort { ($0.views ?? 0, $1.id) > ($1.views ?? 0, $0.id) }
+            }
+            return ListDTO(data: items)
         }
     }
 
@@ -67,6 +91,8 @@ struct APIController {
         let (page, perPage, sort) = try Self.listParameters(req)
         let result = try await req.catalog.listedVideos(channelID: try channel.requireID(), sort: sort, page: page, perPage: perPage)
         let links = req.mediaLinks, site = req.siteBase
-        return PageDTO(data: result.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: result.total)
+        return PageDTO(
+            data: try await req.withRatings(result.items.map { VideoDTO($0, links: links, site: site) }), page: page, per_page: perPage,
+            total: result.total)
     }
 }

@@ -85,14 +85,24 @@ extension LiveController {
         return Response(status: .ok, headers: headers, body: body)
     }
 
-    /// GET /api/v1/live?category=&language=&tag= — live channels, most watched first.
+    /// GET /api/v1/live?category=&language=&tag=&sort=viewers|rating — live channels, most watched (or best rated)
+    /// first.
     func list(req: Request) async throws -> ListDTO<LiveChannelDTO> {
+        let sort = req.query[String.self, at: "sort"] ?? "viewers"
+        guard sort == "viewers" || sort == "rating" else {
+            throw Abort(.badRequest, reason: "sort must be 'viewers' or 'rating', got '\(sort.prefix(40))'")
+        }
         let channels = try await req.live.liveChannels(
             category: req.query[String.self, at: "category"], language: req.query[String.self, at: "language"],
             tag: req.query[String.self, at: "tag"])
         let viewers = req.services.viewers
         let links = req.mediaLinks, site = req.siteBase
-        let items = try channels.map { try LiveChannelDTO($0, viewers: viewers.count($0.requireID()), links: links, site: site) }
+        var items = try channels.map { try LiveChannelDTO($0, viewers: viewers.count($0.requireID()), links: links, site: site) }
+        if sort == "rating" {
+            let ratings = try await req.ratings.channelRatings()
+            for index in items.indices { items[index].channel.rating = ratings[items[index].channel.id] ?? 0 }
+            return ListDTO(data: items.sorted { ($0.channel.rating ?? 0, $0.viewers, $1.channel.id) > ($1.channel.rating ?? 0, $1.viewers, $0.channel.id) })
+        }
         return ListDTO(data: items.sorted { ($0.viewers, $1.channel.id) > ($1.viewers, $0.channel.id) })
     }
 

@@ -27,7 +27,9 @@ struct SearchController {
         let viewers = req.services.viewers
         func videos(_ page: Int, _ perPage: Int) async throws -> PageDTO<VideoDTO> {
             let found = try await search.videos(q, page: page, perPage: perPage)
-            return PageDTO(data: found.items.map { VideoDTO($0, links: links, site: site) }, page: page, per_page: perPage, total: found.total)
+            return PageDTO(
+                data: try await req.withRatings(found.items.map { VideoDTO($0, links: links, site: site) }), page: page, per_page: perPage,
+                total: found.total)
         }
         func channels(_ page: Int, _ perPage: Int) async throws -> PageDTO<ChannelDTO> {
             let found = try await search.channels(q, page: page, perPage: perPage)

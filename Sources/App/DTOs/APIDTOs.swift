@@ -17,6 +17,9 @@ struct ChannelDTO: Content {
     var subscribers_count: Int
     var created_at: Date
     var url: String
+    /// In `GET /api/v1/channels`: likes minus dislikes over the channel's listed videos, and their views.
+    var rating: Int?
+    var views: Int?
 }
 
 /// A user as `/api/v1/me` and sign-up return it (the e-mail only to the user themself).
@@ -97,6 +100,10 @@ struct VideoDTO: Content {
     var storyboard_url: String?
     /// Why an admin took it down: for its owner and admins only.
     var takedown_reason: String?
+    var likes = 0
+    var dislikes = 0
+    /// The signed-in caller's rating (`like`, `dislike` or `none`); absent for a signed-out caller.
+    var my_rating: String?
 }
 
 /// Where a video's processing is (the owner's view): `state` queued/running/done/failed.

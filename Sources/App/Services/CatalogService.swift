@@ -97,6 +97,18 @@ public struct CatalogService: Sendable {
         try await Video.query(on: db).filter(\.$id == id).with(\.$channel).first()
     }
 
+    /// Views of each channel's listed videos (channels without any are absent).
+    public func viewsByChannel() async throws -> [Int: Int] {
+        struct Row: Decodable {
+            var channel_id: Int
+            var views: Int
+        }
+        let rows = try await db.sql().raw(
+            "SELECT channel_id, CAST(SUM(views) AS BIGINT) AS views FROM videos WHERE " + VideoRow.listed + " GROUP BY channel_id"
+        ).all(decoding: Row.self)
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.channel_id, $0.views) })
+    }
+
     public func channels() async throws -> [Channel] {
         try await Channel.query(on: db).with(\.$owner).sort(\.$subscribersCount, .descending).sort(\.$id).all()
     }

@@ -33,6 +33,8 @@ struct WatchPage: Encodable {
     var storyboardURL: String?
     /// For the replay of a live broadcast: its chat plays beside the video, in step with it.
     var replayChat = false
+    /// Likes and dislikes, set by the handler.
+    var rating: RatingBox?
 
     struct Quality: Encodable {
         var name: String
