@@ -7,8 +7,8 @@ import subprocess
 from playwright.sync_api import sync_playwright
 
 from conftest import BIN, ROOT
-from test_accounts import PASSWORD, sign_in
-from test_layout import PAGES
+from test_accounts import PASSWORD
+from test_layout import PAGES, each_page
 
 # Runs in the page; returns a list of problems, each a short sentence naming the element.
 CHECK = r"""
@@ -145,21 +145,9 @@ def test_every_page_names_its_pictures_links_and_fields_and_has_readable_contras
     problems = []
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        for scheme in ("light", "dark"):
-            for width, height in ((1366, 900), (390, 844)):
-                context = browser.new_context(viewport={"width": width, "height": height}, color_scheme=scheme)
-                page = context.new_page()
-                for signed_in in (False, True):
-                    if signed_in:
-                        sign_in(page, server.base, "a11yadmin")
-                    for path in pages:
-                        if not signed_in and path.startswith(("/admin", "/studio", "/feed")):
-                            continue
-                        page.goto(server.base + path.format(video=server.video_id))
-                        page.wait_for_load_state()
-                        for problem in page.evaluate(CHECK):
-                            problems.append(f"{path} ({scheme}, {width}px, {'signed in' if signed_in else 'signed out'}): {problem}")
-                context.close()
+        for page, path, width, scheme, signed_in in each_page(browser, server, pages, "a11yadmin"):
+            for problem in page.evaluate(CHECK):
+                problems.append(f"{path} ({scheme}, {width}px, {'signed in' if signed_in else 'signed out'}): {problem}")
 
         # Errors are tied to their fields: a refused sign-up names what is wrong where a screen reader reads the field.
         page = browser.new_context().new_page()
