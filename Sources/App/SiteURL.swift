@@ -13,6 +13,8 @@ enum SiteURL {
     case home
     case channels
     case search
+    case categories
+    case category(Parameter<String>)
     /// `/watch?v=ID` (the id is a query item, as YouTube's is).
     case watch
     /// `/@handle`; registered as the one-segment catch-all `/:handle`.
@@ -76,6 +78,8 @@ enum SiteURL {
         case .home: []
         case .channels: [.constant("channels")]
         case .search: [.constant("search")]
+        case .categories: [.constant("categories")]
+        case .category(let slug): [.constant("categories"), Self.text("slug", slug)]
         case .watch: [.constant("watch")]
         case .channel(let handle):
             if case .value(let handle) = handle { [.parameter("handle", "@" + handle)] } else { [.parameter("handle", nil)] }

@@ -11,6 +11,13 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.channel(.key).pathComponents, use: pages.channel)  // /@handle; anything else answers 404
     }
 
+    do {  // categories: the list, a page each, the API's list
+        let categories = CategoryController()
+        app.get(SiteURL.categories.pathComponents, use: categories.index)
+        app.get(SiteURL.category(.key).pathComponents, use: categories.show)
+        app.grouped("api", "v1").get("categories", use: categories.list)
+    }
+
     do {  // search: the results page, the API and the search box's suggestions
         let search = SearchController()
         app.get(SiteURL.search.pathComponents, use: search.page)

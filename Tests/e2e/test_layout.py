@@ -10,7 +10,7 @@ from test_accounts import PASSWORD, sign_in
 
 PAGES = ["/", "/channels", "/watch?v={video}", "/@e2e-channel", "/live/e2e-channel", "/live/e2e-channel/chat", "/login",
          "/signup", "/feed/subscriptions", "/studio", "/studio/upload", "/studio/channels/new", "/admin", "/admin/users",
-         "/admin/channels", "/admin/videos", "/admin/watch-log"]
+         "/admin/channels", "/admin/videos", "/admin/watch-log", "/categories", "/categories/gaming", "/search?q=clip"]
 
 
 def each_page(browser, server, pages, username, sizes=((390, 844), (1366, 900)), after_context=None):

@@ -17,10 +17,10 @@ struct PageController {
         let live = try await req.live.liveChannels()
             .map { ($0, viewers.count($0.id ?? 0)) }.sorted { $0.1 > $1.1 }
             .map { channel, count in LiveCard(channel, viewers: count, links: links) }
-        return try await req.render(
-            "home",
-            HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live)
-        ).encodeResponse(for: req)
+        let counts = try await req.catalog.channelCountsByCategory()
+        var model = HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live)
+        model.categories = ChannelOptions.categories.filter { counts[$0] != nil }.map(CategoryChip.init)
+        return try await req.render("home", model).encodeResponse(for: req)
     }
 
     /// GET /channels

@@ -109,6 +109,22 @@ public struct CatalogService: Sendable {
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.channel_id, $0.views) })
     }
 
+    /// Channels in a category.
+    public func channels(category: String) async throws -> [Channel] {
+        try await Channel.query(on: db).filter(\.$category == category).sort(\.$subscribersCount, .descending).sort(\.$id).all()
+    }
+
+    /// How many channels each category has (categories without any are absent).
+    public func channelCountsByCategory() async throws -> [String: Int] {
+        struct Row: Decodable {
+            var category: String
+            var n: Int
+        }
+        let rows = try await db.sql().raw("SELECT category, COUNT(*) AS n FROM channels WHERE category <> '' GROUP BY category")
+            .all(decoding: Row.self)
+        return Dictionary(uniqueKeysWithValues: rows.map { ($0.category, $0.n) })
+    }
+
     public func channels() async throws -> [Channel] {
         try await Channel.query(on: db).with(\.$owner).sort(\.$subscribersCount, .descending).sort(\.$id).all()
     }

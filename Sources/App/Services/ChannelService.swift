@@ -14,6 +14,16 @@ public enum ChannelOptions {
         "Gaming", "Just Chatting", "Music", "Art", "Education", "Science & Technology", "Sports", "Entertainment",
         "Film & Animation", "News & Politics", "Travel & Events", "Food & Drink", "Other",
     ]
+
+    /// A category's address: lowercase words joined by hyphens ("Science & Technology" → `science-technology`).
+    public static func slug(of category: String) -> String {
+        category.lowercased().split { !($0.isLetter || $0.isNumber) }.joined(separator: "-")
+    }
+
+    /// The category whose slug this is; nil for anything else.
+    public static func category(slug: String) -> String? {
+        categories.first { Self.slug(of: $0) == slug.lowercased() }
+    }
 }
 
 /// Creating and changing channels, their pictures, and deleting them with their files.

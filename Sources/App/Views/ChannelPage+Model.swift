@@ -16,6 +16,8 @@ struct ChannelPage: Encodable {
     var bannerURL: String?
     var language: String
     var category: String
+    /// The category's page, when the channel has one.
+    var categoryURL: String?
     var links: [String]
     var subscribe: SubscribeBox
     /// While the channel is live: its stream, shown above the videos.
@@ -40,6 +42,7 @@ struct ChannelPage: Encodable {
         bannerURL = channel.bannerKey.map { links.url(key: $0) }
         language = channel.language
         category = channel.category
+        categoryURL = channel.category.isEmpty ? nil : CategoryChip(channel.category).url
         self.links = channel.links
         self.subscribe = subscribe
         live =

@@ -10,6 +10,8 @@ struct LivePage: Encodable {
     var isLive: Bool
     var streamTitle: String
     var category: String
+    /// The category's page, when the channel has one.
+    var categoryURL: String?
     var language: String
     var tags: [String]
     var startedAt: String?
@@ -35,6 +37,7 @@ struct LivePage: Encodable {
         // Offline, the page does not claim the channel "is live": the owner's stream title, else the channel's name.
         streamTitle = isLive ? channel.liveHeadline : (channel.streamTitle ?? channel.name)
         category = channel.category
+        categoryURL = channel.category.isEmpty ? nil : CategoryChip(channel.category).url
         language = channel.language
         tags = LiveService.tags(channel.liveTags)
         startedAt = channel.liveStartedAt.map(Formatting.iso8601)

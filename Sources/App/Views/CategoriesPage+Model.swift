@@ -1,0 +1,39 @@
+import Foundation
+
+/// `/categories`: every category with its channel and live counts.
+struct CategoriesPage: Encodable {
+    struct Item: Encodable {
+        var name: String
+        var url: String
+        var countsText: String
+        var live: Int
+    }
+    var title = "Categories · Videotube"
+    var categories: [Item]
+
+    init(categories: [CategoryController.CategoryDTO]) {
+        self.categories = categories.map { c in
+            Item(
+                name: c.name, url: c.url,
+                countsText: Formatting.counted(c.channels, "channel") + (c.live > 0 ? " · \(c.live) live" : ""), live: c.live)
+        }
+    }
+}
+
+/// `/categories/{slug}`: the category's live channels, then its channels' videos.
+struct CategoryPage: Encodable {
+    var title: String
+    var name: String
+    var live: [LiveCard]
+    var videos: [VideoCard]
+    var nextPageURL: String?
+    var allURL = SiteURL.categories.path
+
+    init(name: String, live: [LiveCard], videos: [VideoCard], nextPageURL: String?) {
+        title = "\(name) · Videotube"
+        self.name = name
+        self.live = live
+        self.videos = videos
+        self.nextPageURL = nextPageURL
+    }
+}
