@@ -239,8 +239,8 @@ def main():
             import chat
             print("Live chat fan-out…", flush=True)
             pipeline_lines += chat.markdown(chat.measure(args.binary))
-        import search
-        pipeline_lines += search.markdown(search.measure(args.binary, database_url=args.postgres))
+            import search
+            pipeline_lines += search.markdown(search.measure(args.binary, database_url=args.postgres))
     finally:
         stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)

@@ -44,3 +44,23 @@ struct CategoryTests {
         }
     }
 }
+
+@Suite("Up next")
+struct UpNextTests {
+    @Test("Up next shows the same channel's videos first, then the most watched of the rest")
+    func sameChannelThenPopular() async throws {
+        try await withApp { app in
+            let watching = try await Fixtures.importVideo(app, channel: "ann", title: "Part one")
+            let sibling = try await Fixtures.importVideo(app, channel: "ann", title: "Part two")
+            let quiet = try await Fixtures.importVideo(app, channel: "ben", title: "Quiet one")
+            let popular = try await Fixtures.importVideo(app, channel: "ben", title: "Popular one")
+            try await Video.query(on: app.db).filter(\.$id == popular).set(\.$views, to: 1000).update()
+            let page = try await LiveServer.send(app, .GET, "/watch?v=\(watching)", headers: [:], body: nil).body
+            let aside = String(page[try #require(page.range(of: "class=\"up-next\"")).lowerBound...])
+            func position(_ id: Int) -> Int? { aside.range(of: "href=\"/watch?v=\(id)\"").map { aside.distance(from: aside.startIndex, to: $0.lowerBound) } }
+            let order = [sibling, popular, quiet].compactMap(position)
+            #expect(order.count == 3 && order == order.sorted())
+            #expect(position(watching) == nil)
+        }
+    }
+}

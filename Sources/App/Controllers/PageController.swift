@@ -63,7 +63,11 @@ struct PageController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else { throw Self.unavailable }
         let links = req.mediaLinks
         let channel = video.channel
-        let others = try await req.catalog.listedVideos(page: 1, perPage: 13).items.filter { $0.id != id }.prefix(12)
+        // Up next: the same channel's newest, then the most watched of the rest.
+        let sameChannel = try await req.catalog.listedVideos(channelID: channel.id, page: 1, perPage: 7).items.filter { $0.id != id }.prefix(6)
+        let popular = try await req.catalog.listedVideos(sort: .views, page: 1, perPage: 20).items
+        var seen = Set(sameChannel.map(\.id) + [id])
+        let others = Array(sameChannel) + popular.filter { seen.insert($0.id).inserted }.prefix(12 - sameChannel.count)
         var page = WatchPage(
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))
