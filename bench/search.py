@@ -151,11 +151,11 @@ def postgres_sql_times(url, qs):
     for q in qs:
         ts = literal(" & ".join(w + ":*" for w in re.findall(r"\w+", q.lower())))
         tsq = f"to_tsquery('simple', videotube_unaccent({ts}))"
-        hits = (f"(SELECT id, -ts_rank(search_vector, {tsq}) AS score FROM videos WHERE search_vector @@ {tsq}"
-                " ORDER BY id DESC LIMIT 2000) hits")
         statements.append(
-            f"EXPLAIN (ANALYZE, TIMING OFF) SELECT videos.id FROM videos JOIN {hits} ON hits.id = videos.id"
-            " WHERE visibility = 'public' AND status = 'ready' ORDER BY hits.score, videos.id DESC;")
+            f"EXPLAIN (ANALYZE, TIMING OFF) SELECT videos.id FROM (SELECT id, channel_id, visibility, status, "
+            f"-ts_rank(search_vector, {tsq}) AS score FROM videos WHERE search_vector @@ {tsq} ORDER BY id DESC LIMIT 2000) videos"
+            " JOIN channels ON channels.id = videos.channel_id WHERE visibility = 'public' AND status = 'ready'"
+            " ORDER BY videos.score, videos.id DESC;")
         pattern = literal(f"%{q}%")
         statements.append(
             f"EXPLAIN (ANALYZE, TIMING OFF) SELECT id FROM videos WHERE (title ILIKE {pattern} OR description ILIKE {pattern})"

@@ -33,24 +33,34 @@ public struct SearchService: Sendable {
     /// says at most this many.
     public static let candidateLimit = 2_000
 
-    /// The engine's join: the newest `candidateLimit` rows matching every word (as a prefix) with their score,
-    /// lower is better, as `hits(id, score)` joined to `videos` or `channels`.
-    private func hits(_ words: [String], on kind: Kind) -> SQLQueryString {
+    /// The engine's `FROM` for `videos` or `channels` rows matching every word (as a prefix), at most the newest
+    /// `candidateLimit`, each with a score (lower is better) named by `score`. The rows keep their table's name, so
+    /// conditions such as `VideoRow.listed` apply to them.
+    private func ranked(_ words: [String], on kind: Kind) -> (from: SQLQueryString, score: SQLQueryString) {
         let table = kind == .video ? "videos" : "channels"
         let limit = String(Self.candidateLimit)
         if isPostgres {
+            // The score is computed in the same scan that finds the rows (joining the table again to them made the
+            // planner rank far more rows than it kept).
             let query = words.map { $0 + ":*" }.joined(separator: " & ")
             let tsquery: SQLQueryString = "to_tsquery('simple', videotube_unaccent(\(bind: query)))"
-            return " JOIN (SELECT id, -ts_rank(search_vector, " + tsquery + ") AS score FROM \(unsafeRaw: table) WHERE search_vector @@ "
-                + tsquery + " ORDER BY id DESC LIMIT \(unsafeRaw: limit)) hits ON hits.id = \(unsafeRaw: table).id"
+            let columns = kind == .video ? "id, channel_id, visibility, status, takedown_reason" : "id, owner_id, live_started_at"
+            let matches: SQLQueryString =
+                "(SELECT \(unsafeRaw: columns), -ts_rank(search_vector, " + tsquery + ") AS score FROM \(unsafeRaw: table) WHERE search_vector @@ "
+                + tsquery + " ORDER BY id DESC LIMIT \(unsafeRaw: limit)) \(unsafeRaw: table)"
+            let from: SQLQueryString = kind == .video ? matches + " JOIN channels ON channels.id = videos.channel_id" : matches
+            return (from, "\(unsafeRaw: table).score")
         }
         // FTS5: each word quoted (it holds only letters and digits) and marked as a prefix; words side by side all
         // match. Rowid order is FTS5's own, so the limit stops the scan. bm25 is lower for better matches; the columns
         // weigh 10 (title or name), 4 (channel, or live title and tags), 1 (description).
         let query = words.map { "\"\($0)\"*" }.joined(separator: " ")
         let fts = kind == .video ? "video_search" : "channel_search"
-        return " JOIN (SELECT rowid AS id, bm25(\(unsafeRaw: fts), 10.0, 4.0, 1.0) AS score FROM \(unsafeRaw: fts) WHERE \(unsafeRaw: fts) MATCH "
+        let hits: SQLQueryString =
+            " JOIN (SELECT rowid AS id, bm25(\(unsafeRaw: fts), 10.0, 4.0, 1.0) AS score FROM \(unsafeRaw: fts) WHERE \(unsafeRaw: fts) MATCH "
             + "\(bind: query) ORDER BY rowid DESC LIMIT \(unsafeRaw: limit)) hits ON hits.id = \(unsafeRaw: table).id"
+        let from: SQLQueryString = kind == .video ? "videos JOIN channels ON channels.id = videos.channel_id" + hits : "channels" + hits
+        return (from, "hits.score")
     }
 
     /// Channels whose owner may be shown (none, or not disabled).
@@ -61,9 +71,10 @@ public struct SearchService: Sendable {
     public func videos(_ query: String, page: Int = 1, perPage: Int = 20) async throws -> Paged<VideoRecord> {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        let (from, score) = ranked(words, on: .video)
         let ids = try await rankedIDs(
-            "SELECT videos.id AS id FROM videos JOIN channels ON channels.id = videos.channel_id" + hits(words, on: .video) + " WHERE "
-                + VideoRow.listed + " AND " + Self.ownerShown + " ORDER BY hits.score, videos.id DESC")
+            "SELECT videos.id AS id FROM " + from + " WHERE " + VideoRow.listed + " AND " + Self.ownerShown + " ORDER BY " + score
+                + ", videos.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
         let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
         guard !chosen.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: ids.count) }
@@ -76,9 +87,10 @@ public struct SearchService: Sendable {
     public func channels(_ query: String, live: Bool = false, page: Int = 1, perPage: Int = 20) async throws -> Paged<Channel> {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
+        let (from, score) = ranked(words, on: .channel)
         let ids = try await rankedIDs(
-            "SELECT channels.id AS id FROM channels" + hits(words, on: .channel) + " WHERE " + Self.ownerShown
-                + (live ? " AND channels.live_started_at IS NOT NULL" : "") + " ORDER BY hits.score, channels.id DESC")
+            "SELECT channels.id AS id FROM " + from + " WHERE " + Self.ownerShown
+                + (live ? " AND channels.live_started_at IS NOT NULL" : "") + " ORDER BY " + score + ", channels.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
         let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
         let found = chosen.isEmpty ? [] : try await Channel.query(on: db).filter(\.$id ~~ chosen).all()
