@@ -4,14 +4,6 @@ import Vapor
 /// Categories: the list (with how many channels each has and how many are live), a page per category with its
 /// live channels first (most watched first) and then its channels' videos, and the API's list.
 struct CategoryController {
-    struct CategoryDTO: Content {
-        var name: String
-        var slug: String
-        var channels: Int
-        var live: Int
-        var url: String
-    }
-
     private func summaries(_ req: Request) async throws -> [CategoryDTO] {
         let counts = try await req.catalog.channelCountsByCategory()
         var live: [String: Int] = [:]

@@ -3,13 +3,6 @@ import Vapor
 
 /// Likes and dislikes over the API (the watch page's buttons use it too).
 struct RatingController {
-    struct RatingDTO: Content {
-        var video_id: Int
-        var likes: Int
-        var dislikes: Int
-        var my_rating: String
-    }
-
     /// PUT /api/v1/videos/:id/rating `{"rating": "like"|"dislike"|"none"}` — the caller's rating, set again or
     /// changed; answers the counts after it.
     func rate(req: Request) async throws -> RatingDTO {

@@ -20,14 +20,12 @@ public struct RatingService: Sendable {
         }
     }
 
-    /// Sets `user`'s rating of a video (none removes it); returns the rating it had before.
-    @discardableResult
-    public func rate(videoID: Int, userID: Int, _ rating: VideoRating.Value) async throws -> VideoRating.Value {
+    /// Sets `user`'s rating of a video (none removes it).
+    public func rate(videoID: Int, userID: Int, _ rating: VideoRating.Value) async throws {
         let sql = try db.sql()
-        let before = try await self.rating(videoID: videoID, userID: userID)
         guard let number = rating.number else {
             try await sql.delete(from: VideoRating.schema).where("video_id", .equal, videoID).where("user_id", .equal, userID).run()
-            return before
+            return
         }
         // An insert that a concurrent one beat is an update of that row: the pair is unique.
         try await sql.insert(into: VideoRating.schema)
@@ -35,7 +33,6 @@ public struct RatingService: Sendable {
             .values(SQLBind(videoID), SQLBind(userID), SQLBind(number), SQLBind(Date()))
             .onConflict(with: ["video_id", "user_id"]) { $0.set(excludedValueOf: "value").set(excludedValueOf: "updated_at") }
             .run()
-        return before
     }
 
     /// A user's rating of a video.

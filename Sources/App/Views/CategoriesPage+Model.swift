@@ -11,7 +11,7 @@ struct CategoriesPage: Encodable {
     var title = "Categories · Videotube"
     var categories: [Item]
 
-    init(categories: [CategoryController.CategoryDTO]) {
+    init(categories: [CategoryDTO]) {
         self.categories = categories.map { c in
             Item(
                 name: c.name, url: c.url,
