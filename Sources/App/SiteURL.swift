@@ -15,6 +15,8 @@ enum SiteURL {
     case search
     case categories
     case category(Parameter<String>)
+    /// `/tags/{tag}`: videos and live channels with the tag.
+    case tag(Parameter<String>)
     /// `/watch?v=ID` (the id is a query item, as YouTube's is).
     case watch
     /// `/@handle`; registered as the one-segment catch-all `/:handle`.
@@ -40,6 +42,9 @@ enum SiteURL {
     case adminUserAction(Parameter<Int>, Parameter<String>)
     case adminVideoTakedown(Parameter<Int>)
     case adminVideoRestore(Parameter<Int>)
+    case adminReports
+    /// `dismiss`, `delete-comment`, `take-down`, `disable-user`.
+    case adminReportAction(Parameter<Int>, Parameter<String>)
 
     case live(Parameter<String>)
     case liveEvents(Parameter<String>)
@@ -80,6 +85,7 @@ enum SiteURL {
         case .search: [.constant("search")]
         case .categories: [.constant("categories")]
         case .category(let slug): [.constant("categories"), Self.text("slug", slug)]
+        case .tag(let tag): [.constant("tags"), Self.text("tag", tag)]
         case .watch: [.constant("watch")]
         case .channel(let handle):
             if case .value(let handle) = handle { [.parameter("handle", "@" + handle)] } else { [.parameter("handle", nil)] }
@@ -112,6 +118,8 @@ enum SiteURL {
         case .adminUserAction(let id, let action): [.constant("admin"), .constant("users"), Self.id(id), Self.text("action", action)]
         case .adminVideoTakedown(let id): [.constant("admin"), .constant("videos"), Self.id(id), .constant("takedown")]
         case .adminVideoRestore(let id): [.constant("admin"), .constant("videos"), Self.id(id), .constant("restore")]
+        case .adminReports: [.constant("admin"), .constant("reports")]
+        case .adminReportAction(let id, let action): [.constant("admin"), .constant("reports"), Self.id(id), Self.text("action", action)]
         case .live(let handle): [.constant("live"), Self.text("handle", handle)]
         case .liveEvents(let handle): [.constant("live"), Self.text("handle", handle), .constant("events")]
         case .liveFile(let handle, let file): [.constant("live"), Self.text("handle", handle), Self.text("file", file)]

@@ -92,6 +92,8 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.migrations.add(M013_UploadVisibility())
     app.migrations.add(M014_Search())
     app.migrations.add(M015_VideoRatings())
+    app.migrations.add(M016_VideoTags())
+    app.migrations.add(M017_Comments())
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port

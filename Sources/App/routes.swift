@@ -11,10 +11,11 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.channel(.key).pathComponents, use: pages.channel)  // /@handle; anything else answers 404
     }
 
-    do {  // categories: the list, a page each, the API's list
+    do {  // categories and tags: the list, a page each, the API's list
         let categories = CategoryController()
         app.get(SiteURL.categories.pathComponents, use: categories.index)
         app.get(SiteURL.category(.key).pathComponents, use: categories.show)
+        app.get(SiteURL.tag(.key).pathComponents, use: categories.tag)
         app.grouped("api", "v1").get("categories", use: categories.list)
     }
 
@@ -132,6 +133,20 @@ func routes(_ app: Application) throws {
         v1.get("channels", ":id", "subscription", use: writes.subscription)
         v1.put("channels", ":id", "subscription", use: writes.subscribe)
         v1.delete("channels", ":id", "subscription", use: writes.unsubscribe)
+    }
+
+    do {  // comments and reports
+        let comments = CommentController()
+        let reports = ReportController()
+        let v1 = app.grouped("api", "v1")
+        v1.get("videos", ":id", "comments", use: comments.list)
+        v1.post("videos", ":id", "comments", use: comments.create)
+        v1.patch("comments", ":id", use: comments.update)
+        v1.delete("comments", ":id", use: comments.delete)
+        v1.post("comments", ":id", "approve", use: comments.approve)
+        v1.post("reports", use: reports.file)
+        app.get(SiteURL.adminReports.pathComponents, use: reports.queue)
+        app.post(SiteURL.adminReportAction(.key, .key).pathComponents, use: reports.resolve)
     }
 
     do {  // live: stream keys

@@ -3,35 +3,38 @@ import Vapor
 
 /// `/api/v1`: channels and videos as JSON.
 struct APIController {
-    struct ListQuery: Content {
-        var page: Int?
-        var per_page: Int?
-        var sort: String?
-    }
-
     /// Reads and checks `page`, `per_page` (1–100) and `sort` (newest or views).
     static func listParameters(_ req: Request) throws -> (page: Int, perPage: Int, sort: VideoSort) {
-        for name in ["page", "per_page"] {
-            if let raw = req.query[String.self, at: name], Int(raw) == nil {
-                throw Abort(.badRequest, reason: "\(name) must be a whole number, got '\(raw.prefix(40))'")
-            }
-        }
-        let query = try req.query.decode(ListQuery.self)
-        let page = query.page ?? 1
-        let perPage = query.per_page ?? 24
-        guard page >= 1, page <= 100_000 else { throw Abort(.badRequest, reason: "page must be 1 or more") }
-        guard (1...100).contains(perPage) else { throw Abort(.badRequest, reason: "per_page must be from 1 to 100") }
-        guard let sort = VideoSort(rawValue: query.sort ?? "newest") else {
-            throw Abort(.badRequest, reason: "sort must be 'newest' or 'views', got '\((query.sort ?? "").prefix(40))'")
+        let (page, perPage) = try pageParameters(req, perPage: 24)
+        let raw = req.query[String.self, at: "sort"]
+        guard let sort = VideoSort(rawValue: raw ?? "newest") else {
+            throw Abort(.badRequest, reason: "sort must be 'newest' or 'views', got '\((raw ?? "").prefix(40))'")
         }
         return (page, perPage, sort)
     }
 
+    /// `page` (from 1) and `per_page` (1 to 100, `perPage` when absent) of a listing's query; 400 otherwise.
+    static func pageParameters(_ req: Request, perPage defaultPerPage: Int) throws -> (page: Int, perPage: Int) {
+        var numbers: [String: Int] = [:]
+        for name in ["page", "per_page"] {
+            guard let raw = req.query[String.self, at: name] else { continue }
+            guard let number = Int(raw) else { throw Abort(.badRequest, reason: "\(name) must be a whole number, got '\(raw.prefix(40))'") }
+            numbers[name] = number
+        }
+        let page = numbers["page"] ?? 1
+        let perPage = numbers["per_page"] ?? defaultPerPage
+        guard page >= 1, page <= PageWindow.maxPage else { throw Abort(.badRequest, reason: "page must be from 1 to \(PageWindow.maxPage)") }
+        guard (1...100).contains(perPage) else { throw Abort(.badRequest, reason: "per_page must be from 1 to 100") }
+        return (page, perPage)
+    }
+
     /// GET /api/v1/videos
+    /// `?tag=` lists only videos with that tag.
     func videos(req: Request) async throws -> Response {
         let (page, perPage, sort) = try Self.listParameters(req)
-        return try await req.shared("api.videos|\(sort.rawValue)|\(page)|\(perPage)") {
-            let result = try await req.catalog.listedVideos(sort: sort, page: page, perPage: perPage)
+        let tag = try req.query[String.self, at: "tag"].map(VideoLimits.tag)
+        return try await req.shared("api.videos|\(sort.rawValue)|\(page)|\(perPage)|" + (tag ?? "")) {
+            let result = try await req.catalog.listedVideos(channelIDs: nil, tag: tag, sort: sort, page: page, perPage: perPage)
             let links = req.mediaLinks, site = req.siteBase
             return PageDTO(
                 data: try await req.withRatings(result.items.map { VideoDTO($0, links: links, site: site) }), page: page, per_page: perPage,

@@ -1,8 +1,8 @@
 import Fluent
 import Vapor
 
-/// Categories: the list (with how many channels each has and how many are live), a page per category with its
-/// live channels first (most watched first) and then its channels' videos, and the API's list.
+/// Categories and tags: the categories' list (with how many channels each has and how many are live), a page per
+/// category and per tag with its live channels first (most watched first) and then its videos, and the API's list.
 struct CategoryController {
     private func summaries(_ req: Request) async throws -> [CategoryDTO] {
         let counts = try await req.catalog.channelCountsByCategory()
@@ -41,7 +41,26 @@ struct CategoryController {
         return try await req.render(
             "category",
             CategoryPage(
-                name: name, live: live, videos: videos.items.map { VideoCard($0, links: links) },
+                name: name, allURL: SiteURL.categories.path, allName: "Categories", live: live, videos: videos.items.map { VideoCard($0, links: links) },
                 nextPageURL: next.map { SiteURL.category(.value(ChannelOptions.slug(of: name))).path + "?page=\($0)" }))
+    }
+
+    /// GET /tags/:tag?page= — live channels whose stream has the tag, by viewers, then the videos with it, newest
+    /// first. A tag is compared as stored (lowercase, spaces collapsed): `/tags/Speed%20Run` finds `speed run`.
+    func tag(req: Request) async throws -> View {
+        let tag = try VideoLimits.tag(req.parameters.get("tag") ?? "")
+        let page = min(max(req.query[Int.self, at: "page"] ?? 1, 1), PageWindow.maxPage)
+        let links = req.mediaLinks, viewers = req.services.viewers
+        let live = try await req.live.liveChannels(tag: tag)
+            .map { ($0, viewers.count($0.id ?? 0)) }.sorted { ($0.1, $1.0.id ?? 0) > ($1.1, $0.0.id ?? 0) }
+            .map { LiveCard($0.0, viewers: $0.1, links: links) }
+        let videos = try await req.catalog.listedVideos(channelIDs: nil, tag: tag, page: page, perPage: 24)
+        let next = PageWindow(page: page, perPage: 24).next(total: videos.total)
+        return try await req.render(
+            "category",
+            CategoryPage(
+                name: "#" + tag, allURL: SiteURL.search.path + "?q=" + (tag.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""),
+                allName: "Search for “\(tag)”", live: live, videos: videos.items.map { VideoCard($0, links: links) },
+                nextPageURL: next.map { SiteURL.tag(.value(tag)).path + "?page=\($0)" }))
     }
 }

@@ -33,20 +33,31 @@ struct PageController {
         }
     }
 
-    /// GET /@handle
+    /// GET /@handle?tab=videos|live|about&page= — the channel's uploads, its live stream and replays, or its about
+    /// page.
     func channel(req: Request) async throws -> Response {
         let raw = req.parameters.get("handle") ?? ""
-        return try await req.shared("channel|" + raw) { try await channel(req, raw: raw) }
+        let tab = ChannelPage.Tab(rawValue: req.query[String.self, at: "tab"] ?? "") ?? .videos
+        let page = min(max(req.query[Int.self, at: "page"] ?? 1, 1), PageWindow.maxPage)
+        return try await req.shared("channel|\(tab.rawValue)|\(page)|" + raw) { try await channel(req, raw: raw, tab: tab, page: page) }
     }
 
-    private func channel(_ req: Request, raw: String) async throws -> Response {
+    private func channel(_ req: Request, raw: String, tab: ChannelPage.Tab, page: Int) async throws -> Response {
         guard raw.hasPrefix("@"), let channel = try await req.catalog.channel(handle: String(raw.dropFirst())) else {
             throw Abort(.notFound)
         }
-        let videos = try await req.catalog.listedVideos(channelID: try channel.requireID(), page: 1, perPage: 100)
+        let id = try channel.requireID()
+        let all = try await req.catalog.listedVideos(channelID: id, page: 1, perPage: 1)
+        let shown: Paged<VideoRecord>? =
+            switch tab {
+            case .videos: try await req.catalog.listedVideos(channelIDs: [id], replays: false, page: page, perPage: 30)
+            case .live: try await req.catalog.listedVideos(channelIDs: [id], replays: true, page: page, perPage: 30)
+            case .about: nil
+            }
         let subscribe = try await req.subscribeBox(channel, back: SiteURL.channel(.value(channel.handle)).path)
-        let page = try ChannelPage(channel, videos: videos, links: req.mediaLinks, subscribe: subscribe)
-        return try await req.render("channel", page).encodeResponse(for: req)
+        var model = try ChannelPage(channel, tab: tab, videos: shown, videoCount: all.total, links: req.mediaLinks, subscribe: subscribe)
+        if tab == .about { model.totalViewsText = Formatting.counted(try await req.catalog.viewsByChannel(id)[id] ?? 0, "view") }
+        return try await req.render("channel", model).encodeResponse(for: req)
     }
 
     /// GET /watch?v=ID
@@ -63,11 +74,12 @@ struct PageController {
         guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else { throw Self.unavailable }
         let links = req.mediaLinks
         let channel = video.channel
-        // Up next: the same channel's newest, then the most watched of the rest.
+        // Up next: the same channel's newest, then videos sharing its tags, then the most watched of the rest.
         let sameChannel = try await req.catalog.listedVideos(channelID: channel.id, page: 1, perPage: 7).items.filter { $0.id != id }.prefix(6)
+        let sameTags = try await req.catalog.listedVideos(sharingTags: video.tags, with: id, limit: 12)
         let popular = try await req.catalog.listedVideos(sort: .views, page: 1, perPage: 20).items
-        var seen = Set(sameChannel.map(\.id) + [id])
-        let others = Array(sameChannel) + popular.filter { seen.insert($0.id).inserted }.prefix(12 - sameChannel.count)
+        var seen = Set([id])
+        let others = (Array(sameChannel) + sameTags + popular).filter { seen.insert($0.id).inserted }.prefix(12)
         var page = WatchPage(
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))

@@ -186,7 +186,7 @@ struct StudioController {
 
     /// GET /studio/videos/:id
     func editVideo(req: Request) async throws -> View {
-        try await req.render("video-edit", VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks))
+        try await req.render("video-edit", try await req.videoEditPage())
     }
 
     /// POST /studio/videos/:id
@@ -197,7 +197,7 @@ struct StudioController {
             try await req.videos.update(video, changes)
             return req.redirectAfterForm(to: SiteURL.studioVideo(.value(try video.requireID())).path, notice: .saved)
         } catch let failure as ValidationFailure {
-            var page = VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks)
+            var page = try await req.videoEditPage()
             page.errors = failure.problems
             return try await req.render("video-edit", page, status: .badRequest)
         }
@@ -210,7 +210,7 @@ struct StudioController {
         do {
             try await ImageUpload.applyThumbnail(bytes: picture, to: video, req: req)
         } catch let refused as PictureRefused {
-            var page = VideoEditPage(try await req.editableVideo(idStatus: .notFound), viewer: req.user, links: req.mediaLinks)
+            var page = try await req.videoEditPage()
             page.errors = [refused.reason]
             return try await req.render("video-edit", page, status: .unprocessableEntity)
         }
@@ -247,3 +247,12 @@ struct StudioController {
     }
 }
 
+extension Request {
+    /// The edit page of the video in the path, with its comment policy.
+    fileprivate func videoEditPage() async throws -> VideoEditPage {
+        let video = try await editableVideo(idStatus: .notFound)
+        var page = VideoEditPage(video, viewer: user, links: mediaLinks)
+        page.commentOptions = CommentOption.all(selected: try await comments.policy(videoID: try video.requireID()))
+        return page
+    }
+}

@@ -100,6 +100,7 @@ struct VideoDTO: Content {
     var storyboard_url: String?
     /// Why an admin took it down: for its owner and admins only.
     var takedown_reason: String?
+    var tags: [String]
     var likes = 0
     var dislikes = 0
     /// The signed-in caller's rating (`like`, `dislike` or `none`); absent for a signed-out caller.
@@ -186,7 +187,8 @@ extension VideoDTO {
             thumbnail_url: links.url(key: v.thumbnailKey, of: v, for: viewer), watch_url: "\(site)/watch?v=\(id)",
             hls_url: v.renditions.isEmpty ? nil : "\(site)/videos/\(id)/hls/master.m3u8", renditions: v.renditions,
             storyboard_url: v.hasStoryboard ? "\(site)/videos/\(id)/hls/storyboard.vtt" : nil,
-            takedown_reason: viewer.map { $0.isAdmin || ($0.id != nil && $0.id == v.channel.ownerID) } == true ? v.takedownReason : nil)
+            takedown_reason: viewer.map { $0.isAdmin || ($0.id != nil && $0.id == v.channel.ownerID) } == true ? v.takedownReason : nil,
+            tags: v.tags)
     }
 }
 

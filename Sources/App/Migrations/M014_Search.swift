@@ -43,19 +43,7 @@ struct M014_Search: AsyncMigration {
         let statements = [
             "CREATE VIRTUAL TABLE video_search USING fts5(title, channel, description, \(tokenize))",
             "CREATE VIRTUAL TABLE channel_search USING fts5(name, live, description, \(tokenize))",
-            """
-            CREATE TRIGGER videos_search_insert AFTER INSERT ON videos BEGIN
-              INSERT INTO video_search (rowid, title, channel, description)
-              VALUES (NEW.id, NEW.title, (SELECT name FROM channels WHERE id = NEW.channel_id), NEW.description);
-            END
-            """,
-            """
-            CREATE TRIGGER videos_search_update AFTER UPDATE OF title, description, channel_id ON videos BEGIN
-              DELETE FROM video_search WHERE rowid = OLD.id;
-              INSERT INTO video_search (rowid, title, channel, description)
-              VALUES (NEW.id, NEW.title, (SELECT name FROM channels WHERE id = NEW.channel_id), NEW.description);
-            END
-            """,
+        ] + sqliteVideoTriggers + [
             "CREATE TRIGGER videos_search_delete AFTER DELETE ON videos BEGIN DELETE FROM video_search WHERE rowid = OLD.id; END",
             """
             CREATE TRIGGER channels_search_insert AFTER INSERT ON channels BEGIN
@@ -64,15 +52,7 @@ struct M014_Search: AsyncMigration {
                 NEW.description);
             END
             """,
-            """
-            CREATE TRIGGER channels_search_update AFTER UPDATE OF name, handle, description, live_title, live_tags ON channels BEGIN
-              DELETE FROM channel_search WHERE rowid = OLD.id;
-              INSERT INTO channel_search (rowid, name, live, description)
-              VALUES (NEW.id, NEW.name || ' ' || NEW.handle, COALESCE(NEW.live_title, '') || ' ' || COALESCE(NEW.live_tags, ''),
-                NEW.description);
-              UPDATE video_search SET channel = NEW.name WHERE rowid IN (SELECT id FROM videos WHERE channel_id = NEW.id);
-            END
-            """,
+        ] + [sqliteChannelUpdateTrigger] + [
             "CREATE TRIGGER channels_search_delete AFTER DELETE ON channels BEGIN DELETE FROM channel_search WHERE rowid = OLD.id; END",
             """
             INSERT INTO video_search (rowid, title, channel, description)
@@ -97,20 +77,7 @@ struct M014_Search: AsyncMigration {
             """,
             "ALTER TABLE videos ADD COLUMN search_vector tsvector",
             "ALTER TABLE channels ADD COLUMN search_vector tsvector",
-            """
-            CREATE FUNCTION videotube_video_search() RETURNS trigger LANGUAGE plpgsql AS $$
-            BEGIN
-              NEW.search_vector :=
-                setweight(to_tsvector('simple', videotube_unaccent(COALESCE(NEW.title, ''))), 'A')
-                || setweight(to_tsvector('simple', videotube_unaccent(COALESCE((SELECT name FROM channels WHERE id = NEW.channel_id), ''))), 'B')
-                || setweight(to_tsvector('simple', videotube_unaccent(COALESCE(NEW.description, ''))), 'C');
-              RETURN NEW;
-            END $$
-            """,
-            """
-            CREATE TRIGGER videos_search BEFORE INSERT OR UPDATE OF title, description, channel_id ON videos
-            FOR EACH ROW EXECUTE FUNCTION videotube_video_search()
-            """,
+        ] + postgresVideoSearch + [
             """
             CREATE FUNCTION videotube_channel_search() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -141,4 +108,51 @@ struct M014_Search: AsyncMigration {
         ]
         for statement in statements { try await sql.raw(SQLQueryString(statement)).run() }
     }
+
+    /// The triggers that keep a video's FTS row in step (M016 replaces them to add tags; its revert puts these back).
+    static let sqliteVideoTriggers = [
+        """
+        CREATE TRIGGER videos_search_insert AFTER INSERT ON videos BEGIN
+          INSERT INTO video_search (rowid, title, channel, description)
+          VALUES (NEW.id, NEW.title, (SELECT name FROM channels WHERE id = NEW.channel_id), NEW.description);
+        END
+        """,
+        """
+        CREATE TRIGGER videos_search_update AFTER UPDATE OF title, description, channel_id ON videos BEGIN
+          DELETE FROM video_search WHERE rowid = OLD.id;
+          INSERT INTO video_search (rowid, title, channel, description)
+          VALUES (NEW.id, NEW.title, (SELECT name FROM channels WHERE id = NEW.channel_id), NEW.description);
+        END
+        """,
+    ]
+
+    static let sqliteChannelUpdateTrigger =
+        """
+        CREATE TRIGGER channels_search_update AFTER UPDATE OF name, handle, description, live_title, live_tags ON channels BEGIN
+          DELETE FROM channel_search WHERE rowid = OLD.id;
+          INSERT INTO channel_search (rowid, name, live, description)
+          VALUES (NEW.id, NEW.name || ' ' || NEW.handle, COALESCE(NEW.live_title, '') || ' ' || COALESCE(NEW.live_tags, ''),
+            NEW.description);
+          UPDATE video_search SET channel = NEW.name WHERE rowid IN (SELECT id FROM videos WHERE channel_id = NEW.id);
+        END
+        """
+
+    /// The function and trigger that compute a video's `search_vector` (M016 replaces them to add tags; its revert
+    /// puts these back).
+    static let postgresVideoSearch = [
+        """
+        CREATE FUNCTION videotube_video_search() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN
+          NEW.search_vector :=
+            setweight(to_tsvector('simple', videotube_unaccent(COALESCE(NEW.title, ''))), 'A')
+            || setweight(to_tsvector('simple', videotube_unaccent(COALESCE((SELECT name FROM channels WHERE id = NEW.channel_id), ''))), 'B')
+            || setweight(to_tsvector('simple', videotube_unaccent(COALESCE(NEW.description, ''))), 'C');
+          RETURN NEW;
+        END $$
+        """,
+        """
+        CREATE TRIGGER videos_search BEFORE INSERT OR UPDATE OF title, description, channel_id ON videos
+        FOR EACH ROW EXECUTE FUNCTION videotube_video_search()
+        """,
+    ]
 }

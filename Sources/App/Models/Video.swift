@@ -53,6 +53,8 @@ public final class Video: Model, @unchecked Sendable {
     @OptionalField(key: "access_revision") public var accessRevisionValue: Int?
     /// Every stored byte of the video (the file, renditions, pictures), counted against the owner's quota.
     @OptionalField(key: "stored_bytes") public var storedBytes: Int64?
+    /// Its tags as a JSON array (`VideoLimits.tags` normalizes them); `tags` reads them.
+    @Field(key: "tags") public var tagsJSON: String
 
     public init() {}
 
@@ -79,6 +81,13 @@ public final class Video: Model, @unchecked Sendable {
         self.status = status
         self.createdAt = createdAt
         self.storedBytes = size
+        self.tagsJSON = "[]"
+    }
+
+    /// Its tags, in the owner's order.
+    public var tags: [String] {
+        get { VideoLimits.decodeTags(tagsJSON) }
+        set { tagsJSON = VideoLimits.encodeTags(newValue) }
     }
 
     public var accessRevision: Int { accessRevisionValue ?? 0 }

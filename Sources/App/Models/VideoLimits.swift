@@ -33,6 +33,53 @@ public enum VideoLimits {
         raw.flatMap { Visibility(rawValue: $0) } ?? .public
     }
 
+    /// At most this many tags, each at most `tagLength` characters.
+    public static let tagCount = 10
+    public static let tagLength = 30
+
+    /// Tags as people type them (comma-separated, in one string or several) made into the stored form: lowercased,
+    /// spaces collapsed, a leading `#` dropped, quotes, backslashes and slashes removed (a tag is one path segment of `/tags/{tag}`), duplicates once, the order kept.
+    /// Too many or too long ones are refused (400), never cut.
+    public static func tags(_ raw: [String]) throws -> [String] {
+        var tags: [String] = []
+        for part in raw.flatMap({ $0.split(separator: ",") }) {
+            var scalars = String.UnicodeScalarView()
+            for scalar in part.lowercased().unicodeScalars where !"\"\\/".unicodeScalars.contains(scalar) {
+                scalars.append(CharacterSet.controlCharacters.contains(scalar) ? " " : scalar)
+            }
+            var tag = String(scalars).split(whereSeparator: \.isWhitespace).joined(separator: " ")
+            while tag.hasPrefix("#") { tag.removeFirst() }
+            tag = tag.trimmingCharacters(in: .whitespaces)
+            if !tag.isEmpty, !tags.contains(tag) { tags.append(tag) }
+        }
+        var problems: [String] = []
+        if tags.count > tagCount { problems.append("A video has at most \(tagCount) tags; these are \(tags.count).") }
+        if let long = tags.first(where: { $0.count > tagLength }) {
+            problems.append("A tag has at most \(tagLength) characters; '\(long.prefix(40))' has \(long.count).")
+        }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        return tags
+    }
+
+    /// One tag asked for (a URL's or a query's), normalized as stored; 400 when it is no tag.
+    public static func tag(_ raw: String) throws -> String {
+        guard let tag = try? tags([raw]).first, !raw.contains(","), tag.count <= tagLength else {
+            throw ValidationFailure("'\(raw.prefix(40))' is not a tag: a tag has 1 to \(tagLength) characters and no comma.")
+        }
+        return tag
+    }
+
+    /// The stored form of normalized tags: a JSON array (they hold no quote or backslash to escape).
+    public static func encodeTags(_ tags: [String]) -> String {
+        "[" + tags.map { "\"" + $0 + "\"" }.joined(separator: ",") + "]"
+    }
+
+    /// Tags from their stored JSON array (anything unreadable is none).
+    public static func decodeTags(_ json: String?) -> [String] {
+        guard let json, json.count > 2, let data = json.data(using: .utf8) else { return [] }
+        return (try? JSONDecoder().decode([String].self, from: data)) ?? []
+    }
+
     /// A title made from an uploaded file's name: its stem, cut to fit.
     public static func title(fromFilename filename: String) -> String {
         let stem = (((filename as NSString).lastPathComponent) as NSString).deletingPathExtension

@@ -18,6 +18,7 @@ public struct AdminService: Sendable {
 
     public struct Totals: Sendable {
         public var users, admins, disabled, channels, videos, privateVideos, takenDown, subscriptions, views, watchLog: Int
+        public var openReports, comments, heldComments: Int
         /// Demo channels and their videos, whose made-up counts are in none of the totals above.
         public var demoChannels, demoVideos: Int
     }
@@ -43,6 +44,9 @@ public struct AdminService: Sendable {
             subscriptions: try await Subscription.query(on: db).count(),
             views: views,
             watchLog: try await WatchSession.query(on: db).count(),
+            openReports: try await Report.query(on: db).filter(\.$status == .open).count(),
+            comments: try await Comment.query(on: db).count(),
+            heldComments: try await Comment.query(on: db).filter(\.$held == true).count(),
             demoChannels: channels - realChannels,
             demoVideos: try await Video.query(on: db).count() - realVideos)
     }

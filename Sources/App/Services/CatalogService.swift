@@ -43,22 +43,28 @@ public struct CatalogService: Sendable {
 
     /// Listed videos of some channels (all when nil): one statement for the page, one for the count (see
     /// `VideoRow` for why these reads skip Fluent's models).
-    public func listedVideos(channelIDs: [Int]?, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24) async throws -> Paged<
-        VideoRecord
-    > {
+    /// `replays`: only recordings of live broadcasts (true), only the rest (false), or both (nil).
+    public func listedVideos(
+        channelIDs: [Int]?, tag: String? = nil, replays: Bool? = nil, sort: VideoSort = .newest, page: Int = 1, perPage: Int = 24
+    ) async throws -> Paged<VideoRecord> {
         if let channelIDs, channelIDs.isEmpty { return Paged(items: [], page: page, perPage: perPage, total: 0) }
-        guard let shared else { return try await readListedVideos(channelIDs: channelIDs, sort: sort, page: page, perPage: perPage) }
-        let key = "listed|\(channelIDs.map { $0.map(String.init).joined(separator: ",") } ?? "all")|\(sort.rawValue)|\(page)|\(perPage)"
-        return try await shared.value(key, on: db) {
-            try await readListedVideos(channelIDs: channelIDs, sort: sort, page: page, perPage: perPage)
-        }
+        let read = { try await readListedVideos(channelIDs: channelIDs, tag: tag, replays: replays, sort: sort, page: page, perPage: perPage) }
+        guard let shared else { return try await read() }
+        let channels = channelIDs.map { $0.map(String.init).joined(separator: ",") } ?? "all"
+        // A tag is the key's last part, so no tag can make the key of another listing.
+        let key = "listed|\(channels)|\(replays.map(String.init) ?? "-")|\(sort.rawValue)|\(page)|\(perPage)|" + (tag.map { "#" + $0 } ?? "")
+        return try await shared.value(key, on: db) { try await read() }
     }
 
-    private func readListedVideos(channelIDs: [Int]?, sort: VideoSort, page: Int, perPage: Int) async throws -> Paged<VideoRecord> {
+    private func readListedVideos(channelIDs: [Int]?, tag: String?, replays: Bool?, sort: VideoSort, page: Int, perPage: Int)
+        async throws -> Paged<VideoRecord>
+    {
         let sql = try db.sql()
         let window = PageWindow(page: page, perPage: perPage)
         var filter: SQLQueryString = VideoRow.listed
         if let channelIDs { filter = filter + " AND videos.channel_id IN (\(binds: channelIDs))" }
+        if let replays { filter = filter + " AND videos.id \(unsafeRaw: replays ? "IN" : "NOT IN") (SELECT video_id FROM chat_replays)" }
+        if let tag { filter = filter + " AND videos.id IN (SELECT video_id FROM video_tags WHERE tag = \(bind: tag))" }
         let order: SQLQueryString =
             switch sort {
             case .newest: "videos.created_at DESC, videos.id DESC"
@@ -70,6 +76,16 @@ public struct CatalogService: Sendable {
         let rows = try await records(query)
         let count = try await sql.raw("SELECT COUNT(*) AS count FROM videos WHERE " + filter).first(decoding: CountRow.self)
         return Paged(items: rows, page: page, perPage: perPage, total: count?.count ?? 0)
+    }
+
+    /// Listed videos other than `videoID` with any of `tags`, those sharing the most tags first, then the most watched.
+    public func listedVideos(sharingTags tags: [String], with videoID: Int, limit: Int) async throws -> [VideoRecord] {
+        guard !tags.isEmpty else { return [] }
+        let query =
+            VideoRow.select + " JOIN (SELECT video_id, COUNT(*) AS shared FROM video_tags WHERE tag IN (\(binds: tags))"
+            + " AND video_id <> \(bind: videoID) GROUP BY video_id) t ON t.video_id = videos.id WHERE " + VideoRow.listed
+            + " ORDER BY t.shared DESC, videos.views DESC, videos.id DESC LIMIT \(unsafeRaw: String(limit))"
+        return try await records(query)
     }
 
     /// A video `viewer` may watch, with its channel: anyone's when streamable by link, a private one for its
@@ -98,13 +114,14 @@ public struct CatalogService: Sendable {
     }
 
     /// Views of each channel's listed videos (channels without any are absent).
-    public func viewsByChannel() async throws -> [Int: Int] {
+    public func viewsByChannel(_ channelID: Int? = nil) async throws -> [Int: Int] {
         struct Row: Decodable {
             var channel_id: Int
             var views: Int
         }
+        let only: SQLQueryString = channelID.map { " AND channel_id = \(bind: $0)" } ?? ""
         let rows = try await db.sql().raw(
-            "SELECT channel_id, CAST(SUM(views) AS BIGINT) AS views FROM videos WHERE " + VideoRow.listed + " GROUP BY channel_id"
+            "SELECT channel_id, CAST(SUM(views) AS BIGINT) AS views FROM videos WHERE " + VideoRow.listed + only + " GROUP BY channel_id"
         ).all(decoding: Row.self)
         return Dictionary(uniqueKeysWithValues: rows.map { ($0.channel_id, $0.views) })
     }

@@ -9,6 +9,8 @@ extension Request {
     var catalog: CatalogService { CatalogService(db: db, shared: services.sharedReads) }
     var search: SearchService { SearchService(db: db) }
     var ratings: RatingService { RatingService(db: db) }
+    var comments: CommentService { CommentService(db: db) }
+    var reports: ReportService { ReportService(db: db) }
     var channels: ChannelService { ChannelService(db: db, storage: services.storage) }
     var videos: VideoService { VideoService(db: db, storage: services.storage, revisions: services.mediaRevisions) }
     var subscriptions: SubscriptionService { SubscriptionService(db: db) }

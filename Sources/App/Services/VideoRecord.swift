@@ -39,6 +39,7 @@ public struct VideoRecord: Sendable, Decodable {
     public var renditions: [String]
     public var hasStoryboard: Bool
     public var accessRevision: Int
+    public var tags: [String]
     public var channel: ChannelSummary
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +67,7 @@ public struct VideoRecord: Sendable, Decodable {
         renditions = (r.renditions ?? "").split(separator: ",").map(String.init)
         hasStoryboard = r.has_storyboard ?? false
         accessRevision = r.access_revision ?? 0
+        tags = VideoLimits.decodeTags(r.tags)
         channel = ChannelSummary(
             id: r.channel_id, ownerID: r.c_owner_id, handle: r.c_handle, name: r.c_name, logoKey: r.c_logo_key,
             subscribersCount: r.c_subscribers_count)
@@ -98,6 +100,7 @@ struct VideoRow: Decodable, Sendable {
     var failure_reason: String?
     var access_revision: Int?
     var stored_bytes: Int64?
+    var tags: String?
     // the channel's, joined
     var c_owner_id: Int?
     var c_handle: String
@@ -119,6 +122,7 @@ struct VideoRow: Decodable, Sendable {
           videos.duration, videos.size, videos.width, videos.height, videos.mime_type, videos.video_codec, videos.audio_codec,
           videos.views, videos.visibility, videos.status, videos.created_at, videos.takedown_reason, videos.assets_key,
           videos.renditions, videos.has_storyboard, videos.failure_reason, videos.access_revision, videos.stored_bytes,
+          videos.tags,
           channels.owner_id AS c_owner_id, channels.handle AS c_handle, channels.name AS c_name,
           channels.description AS c_description, channels.logo_key AS c_logo_key, channels.banner_key AS c_banner_key,
           channels.thumbnail_key AS c_thumbnail_key, channels.language AS c_language, channels.category AS c_category,
@@ -177,6 +181,7 @@ struct VideoRow: Decodable, Sendable {
         video.failureReason = failure_reason
         video.accessRevisionValue = access_revision
         video.storedBytes = stored_bytes
+        video.tagsJSON = tags ?? "[]"
         return video
     }
 }
@@ -197,7 +202,7 @@ extension Video {
                 video_codec: videoCodec, audio_codec: audioCodec, views: views, visibility: visibility, status: status,
                 created_at: createdAt, takedown_reason: takedownReason, assets_key: assetsKey, renditions: renditionList,
                 has_storyboard: hasStoryboard, failure_reason: failureReason, access_revision: accessRevisionValue,
-                stored_bytes: storedBytes, c_owner_id: channel.$owner.id, c_handle: channel.handle, c_name: channel.name,
+                stored_bytes: storedBytes, tags: tagsJSON, c_owner_id: channel.$owner.id, c_handle: channel.handle, c_name: channel.name,
                 c_description: channel.description, c_logo_key: channel.logoKey, c_banner_key: channel.bannerKey,
                 c_thumbnail_key: channel.thumbnailKey, c_language: channel.language, c_category: channel.category,
                 c_links: channel.linksText, c_subscribers_count: channel.subscribersCount, c_created_at: channel.createdAt,
@@ -229,7 +234,7 @@ extension VideoRow {
             takedown_reason: text("takedown_reason"), assets_key: text("assets_key"), renditions: text("renditions"),
             has_storyboard: row.column("has_storyboard")?.bool, failure_reason: text("failure_reason"),
             access_revision: int("access_revision"),
-            stored_bytes: int("stored_bytes").map(Int64.init), c_owner_id: int("c_owner_id"), c_handle: handle, c_name: name,
+            stored_bytes: int("stored_bytes").map(Int64.init), tags: text("tags"), c_owner_id: int("c_owner_id"), c_handle: handle, c_name: name,
             c_description: channelDescription, c_logo_key: text("c_logo_key"), c_banner_key: text("c_banner_key"),
             c_thumbnail_key: text("c_thumbnail_key"), c_language: language, c_category: category, c_links: links,
             c_subscribers_count: subscribers, c_created_at: channelCreatedAt, c_is_demo: row.column("c_is_demo")?.bool)

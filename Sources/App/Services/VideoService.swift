@@ -21,10 +21,33 @@ public struct VideoService: Sendable {
         public var title: String?
         public var description: String?
         public var visibility: String?
-        public init(title: String? = nil, description: String? = nil, visibility: String? = nil) {
+        /// The new tags (replacing the old): a JSON array of strings, or one comma-separated string (a form's).
+        public var tags: TagList?
+        /// Who may comment: `on`, `hold` (each new comment waits for approval) or `off`.
+        public var comments: String?
+        public init(title: String? = nil, description: String? = nil, visibility: String? = nil, tags: [String]? = nil) {
             self.title = title
             self.description = description
             self.visibility = visibility
+            self.tags = tags.map(TagList.init)
+        }
+    }
+
+    /// Tags as a request gives them: `["a", "b"]` or `"a, b"`.
+    public struct TagList: Sendable, Codable {
+        public var values: [String]
+        public init(_ values: [String]) { self.values = values }
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let list = try? container.decode([String].self) {
+                values = list
+            } else {
+                values = [try container.decode(String.self)]
+            }
+        }
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.singleValueContainer()
+            try container.encode(values)
         }
     }
 
@@ -39,12 +62,25 @@ public struct VideoService: Sendable {
         if let description = changes.description {
             video.description = description.trimmingCharacters(in: .whitespacesAndNewlines)
         }
+        if let tags = changes.tags {
+            do {
+                video.tags = try VideoLimits.tags(tags.values)
+            } catch let failure as ValidationFailure {
+                problems += failure.problems
+            }
+        }
+        var policy: CommentPolicy?
+        if let raw = changes.comments {
+            policy = CommentPolicy(rawValue: raw)
+            if policy == nil { problems.append("Comments are on, hold or off; '\(raw.prefix(40))' is none of them.") }
+        }
         if let visibility = changes.visibility.flatMap(Visibility.init(rawValue:)) {
             if visibility != video.visibility { video.revokeMediaURLs() }
             video.visibility = visibility
         }
         guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         try await video.save(on: db)
+        if let policy { try await CommentService(db: db).setPolicy(videoID: try video.requireID(), policy) }
         revisions?.note(video)
     }
 

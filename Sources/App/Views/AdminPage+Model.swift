@@ -15,6 +15,7 @@ struct AdminPage: Encodable {
     init(_ t: AdminService.Totals) {
         let c = Formatting.count
         totals = [
+            Total(label: "Open reports", value: c(t.openReports), url: SiteURL.adminReports.path),
             Total(label: "Users", value: c(t.users), url: SiteURL.adminUsers.path),
             Total(label: "Admins", value: c(t.admins), url: nil),
             Total(label: "Disabled users", value: c(t.disabled), url: nil),
@@ -25,6 +26,8 @@ struct AdminPage: Encodable {
             Total(label: "Subscriptions", value: c(t.subscriptions), url: nil),
             Total(label: "Views", value: c(t.views), url: nil),
             Total(label: "Watch sessions", value: c(t.watchLog), url: SiteURL.adminWatchLog.path),
+            Total(label: "Comments", value: c(t.comments), url: nil),
+            Total(label: "Comments held for approval", value: c(t.heldComments), url: nil),
         ]
         if t.demoChannels > 0 {
             demoNote = "Demo content: \(Formatting.counted(t.demoChannels, "channel")) and \(Formatting.counted(t.demoVideos, "video")) made by "

@@ -20,18 +20,22 @@ struct CategoriesPage: Encodable {
     }
 }
 
-/// `/categories/{slug}`: the category's live channels, then its channels' videos.
+/// `/categories/{slug}` and `/tags/{tag}`: the live channels, then the videos.
 struct CategoryPage: Encodable {
     var title: String
     var name: String
     var live: [LiveCard]
     var videos: [VideoCard]
     var nextPageURL: String?
-    var allURL = SiteURL.categories.path
+    /// The link above the heading: every category, or a search for the tag.
+    var allURL: String
+    var allName: String
 
-    init(name: String, live: [LiveCard], videos: [VideoCard], nextPageURL: String?) {
+    init(name: String, allURL: String, allName: String, live: [LiveCard], videos: [VideoCard], nextPageURL: String?) {
         title = "\(name) · Videotube"
         self.name = name
+        self.allURL = allURL
+        self.allName = allName
         self.live = live
         self.videos = videos
         self.nextPageURL = nextPageURL

@@ -1,7 +1,18 @@
 import Foundation
 
-/// `/@handle`: the channel header (logo, name, @handle, about, joined, subscribers) and its videos.
+/// `/@handle`: the channel header (logo, name, @handle, subscribers) and a tab: its uploads, its live stream and
+/// replays, or about (bio, links, joined, total views).
 struct ChannelPage: Encodable {
+    enum Tab: String, Encodable, CaseIterable {
+        case videos, live, about
+    }
+
+    struct TabLink: Encodable {
+        var name: String
+        var url: String
+        var current: Bool
+    }
+
     var title: String
     var name: String
     var handle: String
@@ -12,7 +23,13 @@ struct ChannelPage: Encodable {
     var joinedText: String
     var subscribersText: String
     var videoCountText: String
+    var tab: Tab
+    var tabs: [TabLink]
     var videos: [VideoCard]
+    var nextPageURL: String?
+    /// The about tab's sum of its listed videos' views; set by the handler.
+    var totalViewsText = ""
+    var channelID: Int
     var bannerURL: String?
     var language: String
     var category: String
@@ -27,8 +44,8 @@ struct ChannelPage: Encodable {
     /// For its owner: the upload page with this channel chosen.
     var uploadURL: String
 
-    /// `videos`: the channel's listed videos (one page of them and how many in all).
-    init(_ channel: Channel, videos: Paged<VideoRecord>, links: MediaLinks, subscribe: SubscribeBox) throws {
+    /// `videos`: the tab's page of listed videos (none on the about tab); `videoCount` all its listed videos.
+    init(_ channel: Channel, tab: Tab, videos: Paged<VideoRecord>?, videoCount: Int, links: MediaLinks, subscribe: SubscribeBox) throws {
         title = "\(channel.name) · Videotube"
         name = channel.name
         handle = channel.handle
@@ -37,8 +54,17 @@ struct ChannelPage: Encodable {
         about = channel.description
         joinedText = "Joined \(Formatting.day(channel.createdAt))"
         subscribersText = Formatting.counted(channel.subscribersCount, "subscriber")
-        videoCountText = Formatting.counted(videos.total, "video")
-        self.videos = videos.items.map { VideoCard($0, links: links) }
+        videoCountText = Formatting.counted(videoCount, "video")
+        self.tab = tab
+        let base = SiteURL.channel(.value(channel.handle)).path
+        tabs = Tab.allCases.map { t in
+            TabLink(name: t.rawValue.capitalizedFirst, url: t == .videos ? base : base + "?tab=" + t.rawValue, current: t == tab)
+        }
+        self.videos = (videos?.items ?? []).map { VideoCard($0, links: links) }
+        if let videos, let next = PageWindow(page: videos.page, perPage: videos.perPage).next(total: videos.total) {
+            nextPageURL = base + "?tab=\(tab.rawValue)&page=\(next)"
+        }
+        channelID = try channel.requireID()
         bannerURL = channel.bannerKey.map { links.url(key: $0) }
         language = channel.language
         category = channel.category

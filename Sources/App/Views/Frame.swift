@@ -2,13 +2,15 @@ import Vapor
 
 /// The fingerprinted URLs of the files pages load (cached for a year; a new build gets new URLs).
 struct AssetURLs: Encodable, Sendable {
-    var css, siteJS, searchJS, watchJS, uploadJS, studioJS, liveJS, chatJS, logo: String
+    var css, siteJS, searchJS, watchJS, commentsJS, reportJS, uploadJS, studioJS, liveJS, chatJS, logo: String
 
     init(_ assets: StaticAssets) {
         css = assets.url("css/site.css")
         siteJS = assets.url("js/site.js")
         searchJS = assets.url("js/search.js")
         watchJS = assets.url("js/watch.js")
+        commentsJS = assets.url("js/comments.js")
+        reportJS = assets.url("js/report.js")
         uploadJS = assets.url("js/upload.js")
         studioJS = assets.url("js/studio.js")
         liveJS = assets.url("js/live.js")
@@ -104,6 +106,7 @@ enum Notice: String {
     case restored, imported
     case streamKeyChanged = "stream-key-changed"
     case thumbnailSaved = "thumbnail-saved"
+    case reportResolved = "report-resolved"
 
     var text: String {
         switch self {
@@ -121,6 +124,7 @@ enum Notice: String {
         case .restored: "The video is back up."
         case .imported: "The video was imported; it is being processed now."
         case .thumbnailSaved: "Thumbnail updated."
+        case .reportResolved: "Done: every open report of it is closed."
         case .streamKeyChanged: "You have a new stream key. Paste it into OBS; the old one no longer works."
         }
     }

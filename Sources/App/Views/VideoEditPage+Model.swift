@@ -9,6 +9,11 @@ struct VideoEditPage: Encodable {
     var description: String
     var titleLimit = VideoLimits.title
     var descriptionLimit = VideoLimits.description
+    /// Its tags, comma-separated, as the form shows them.
+    var tags: String
+    var tagsHint = "Up to \(VideoLimits.tagCount) tags, separated by commas, each at most \(VideoLimits.tagLength) characters."
+    /// Who may comment: `on`, `hold` (every new comment waits for approval) or `off`; set by the handler.
+    var commentOptions: [CommentOption] = []
     var visibilities: [VisibilityOption]
     var thumbnailURL: String?
     /// The custom thumbnail form (multipart `image`).
@@ -29,6 +34,7 @@ struct VideoEditPage: Encodable {
         action = SiteURL.studioVideo(.value(id)).path
         videoTitle = video.title
         description = video.description
+        tags = video.tags.joined(separator: ", ")
         visibilities = VisibilityOption.all(selected: video.visibility)
         thumbnailAction = SiteURL.studioVideoThumbnail(.value(id)).path
         thumbnailURL = links.url(key: video.thumbnailKey, of: video, for: viewer)
@@ -58,5 +64,16 @@ struct VisibilityOption: Encodable {
                 }
             return VisibilityOption(value: visibility.rawValue, label: label, selected: visibility == selected)
         }
+    }
+}
+
+/// One choice of who may comment, on the edit page.
+struct CommentOption: Encodable {
+    var value: String
+    var label: String
+    var selected: Bool
+
+    static func all(selected: CommentPolicy) -> [CommentOption] {
+        CommentPolicy.allCases.map { CommentOption(value: $0.rawValue, label: $0.label, selected: $0 == selected) }
     }
 }

@@ -35,6 +35,10 @@ struct WatchPage: Encodable {
     var replayChat = false
     /// Likes and dislikes, set by the handler.
     var rating: RatingBox?
+    /// Its tags, each a link to its page.
+    var tags: [TagLink]
+    /// Where the comments come from (the page's script reads and posts them).
+    var commentsAPI: String
 
     struct Quality: Encodable {
         var name: String
@@ -70,6 +74,19 @@ struct WatchPage: Encodable {
         hlsURL = video.renditions.isEmpty ? nil : "/videos/\(id)/hls/master.m3u8"
         qualities = video.renditions.reversed().map { Quality(name: $0, url: "/videos/\(id)/hls/\($0).m3u8") }
         storyboardURL = video.hasStoryboard == true ? "/videos/\(id)/hls/storyboard.vtt" : nil
+        tags = video.tags.map(TagLink.init)
+        commentsAPI = "/api/v1/videos/\(id)/comments"
+    }
+}
+
+/// A tag as a link to `/tags/{tag}`.
+struct TagLink: Encodable {
+    var name: String
+    var url: String
+
+    init(_ tag: String) {
+        name = tag
+        url = SiteURL.tag(.value(tag)).path
     }
 }
 
