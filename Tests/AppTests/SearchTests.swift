@@ -119,6 +119,8 @@ struct SearchTests {
             #expect((all.json["videos"] as? [String: Any])?["total"] as? Int == 30)
             let paged = try await api(app, .GET, "/api/v1/search?q=speedrun&type=video&page=2&per_page=20")
             #expect((paged.json["data"] as? [Any])?.count == 10 && paged.json["total"] as? Int == 30)
+            let past = try await api(app, .GET, "/api/v1/search?q=speedrun&type=video&page=4&per_page=10")
+            #expect((past.json["data"] as? [Any])?.count == 0 && past.json["total"] as? Int == 30)
             #expect(try await api(app, .GET, "/api/v1/search?q=speedrun&type=people").status == .badRequest)
             #expect(try await api(app, .GET, "/api/v1/search?q=x&per_page=1000").status == .badRequest)
             let suggest = try await api(app, .GET, "/api/v1/search/suggest?q=spee")

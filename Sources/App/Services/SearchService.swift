@@ -72,15 +72,13 @@ public struct SearchService: Sendable {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
         let (from, score) = ranked(words, on: .video)
-        let ids = try await rankedIDs(
-            "SELECT videos.id AS id FROM " + from + " WHERE " + VideoRow.listed + " AND " + Self.ownerShown + " ORDER BY " + score
-                + ", videos.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
-        let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
-        guard !chosen.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: ids.count) }
+        let (chosen, total) = try await rankedIDs(
+            "videos.id", from: from, where: VideoRow.listed + " AND " + Self.ownerShown, order: score + ", videos.id DESC", window)
+        guard !chosen.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: total) }
         let records = try await CatalogService(db: db).records(VideoRow.select + " WHERE videos.id IN (\(binds: chosen))")
         let byID = Dictionary(uniqueKeysWithValues: records.map { ($0.id, $0) })
-        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: ids.count)
+        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: total)
     }
 
     /// Channels matching `query` (live ones only with `live`), best first.
@@ -88,20 +86,33 @@ public struct SearchService: Sendable {
         let words = Self.words(query)
         guard !words.isEmpty else { return Paged(items: [], page: page, perPage: perPage, total: 0) }
         let (from, score) = ranked(words, on: .channel)
-        let ids = try await rankedIDs(
-            "SELECT channels.id AS id FROM " + from + " WHERE " + Self.ownerShown
-                + (live ? " AND channels.live_started_at IS NOT NULL" : "") + " ORDER BY " + score + ", channels.id DESC")
         let window = PageWindow(page: page, perPage: perPage)
-        let chosen = Array(ids.dropFirst(window.offset).prefix(window.perPage))
+        let (chosen, total) = try await rankedIDs(
+            "channels.id", from: from, where: Self.ownerShown + (live ? " AND channels.live_started_at IS NOT NULL" : ""),
+            order: score + ", channels.id DESC", window)
         let found = chosen.isEmpty ? [] : try await Channel.query(on: db).filter(\.$id ~~ chosen).all()
         let byID = Dictionary(uniqueKeysWithValues: found.compactMap { channel in channel.id.map { ($0, channel) } })
-        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: ids.count)
+        return Paged(items: chosen.compactMap { byID[$0] }, page: page, perPage: perPage, total: total)
     }
 
-    /// The ids a ranked query finds, in its order: at most `candidateLimit`, so one statement gives both the page and
-    /// the total.
-    private func rankedIDs(_ query: SQLQueryString) async throws -> [Int] {
-        struct Row: Decodable { var id: Int }
-        return try await db.sql().raw(query).all(decoding: Row.self).map(\.id)
+    /// One page of the ids a ranked query finds, in its order, and how many it finds in all (at most
+    /// `candidateLimit`): one statement, the count a window over the same rows, so only the page's ids leave the
+    /// database. A page past the end counts apart.
+    private func rankedIDs(
+        _ id: SQLQueryString, from: SQLQueryString, where condition: SQLQueryString, order: SQLQueryString, _ window: PageWindow
+    ) async throws -> (ids: [Int], total: Int) {
+        struct Row: Decodable {
+            var id: Int
+            var total: Int
+        }
+        let sql = try db.sql()
+        let rows = try await sql.raw(
+            "SELECT " + id + " AS id, COUNT(*) OVER () AS total FROM " + from + " WHERE " + condition + " ORDER BY " + order
+                + " LIMIT \(unsafeRaw: String(window.perPage)) OFFSET \(unsafeRaw: String(window.offset))"
+        ).all(decoding: Row.self)
+        if let first = rows.first { return (rows.map(\.id), first.total) }
+        guard window.page > 1 else { return ([], 0) }
+        let count = try await sql.raw("SELECT COUNT(*) AS count FROM " + from + " WHERE " + condition).first(decoding: CountRow.self)
+        return ([], count?.count ?? 0)
     }
 }

@@ -13,7 +13,8 @@ struct LivePage: Encodable {
     /// The category's page, when the channel has one.
     var categoryURL: String?
     var language: String
-    var tags: [String]
+    /// The stream's tags, each a link to its page.
+    var tags: [TagLink]
     var startedAt: String?
     var startedText: String?
     /// "Today's stream: 8 pm UTC" — what the owner wrote for when they are offline.
@@ -39,7 +40,7 @@ struct LivePage: Encodable {
         category = channel.category
         categoryURL = channel.category.isEmpty ? nil : CategoryChip(channel.category).url
         language = channel.language
-        tags = LiveService.tags(channel.liveTags)
+        tags = LiveService.tags(channel.liveTags).map(TagLink.init)
         startedAt = channel.liveStartedAt.map(Formatting.iso8601)
         startedText = channel.liveStartedAt.map { "Started \(Formatting.age(of: $0))" }
         nextStream = channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }
