@@ -51,6 +51,10 @@ enum SiteURL {
     case liveFile(Parameter<String>, Parameter<String>)
     /// The chat alone (a pop-out window, or an OBS browser source with `?overlay=1`).
     case liveChat(Parameter<String>)
+    /// The low-latency chunked fMP4 stream, the LL-HLS playlist and its files.
+    case liveStream(Parameter<String>)
+    case liveLowLatencyPlaylist(Parameter<String>)
+    case liveLowLatencyFile(Parameter<String>, Parameter<String>)
 
     case studioChannelChat(Parameter<Int>)
     case studioChannelModerators(Parameter<Int>)
@@ -124,6 +128,10 @@ enum SiteURL {
         case .liveEvents(let handle): [.constant("live"), Self.text("handle", handle), .constant("events")]
         case .liveFile(let handle, let file): [.constant("live"), Self.text("handle", handle), Self.text("file", file)]
         case .liveChat(let handle): [.constant("live"), Self.text("handle", handle), .constant("chat")]
+        case .liveStream(let handle): [.constant("live"), Self.text("handle", handle), .constant("stream.mp4")]
+        case .liveLowLatencyPlaylist(let handle): [.constant("live"), Self.text("handle", handle), .constant("ll.m3u8")]
+        case .liveLowLatencyFile(let handle, let file):
+            [.constant("live"), Self.text("handle", handle), .constant("ll"), Self.text("file", file)]
         case .studioChannelChat(let id): [.constant("studio"), .constant("channels"), Self.id(id), .constant("chat")]
         case .studioChannelModerators(let id): [.constant("studio"), .constant("channels"), Self.id(id), .constant("moderators")]
         case .studioChannelModeratorRemove(let id, let user):

@@ -158,6 +158,10 @@ func routes(_ app: Application) throws {
         app.get(SiteURL.live(.key).pathComponents, use: live.page)
         app.get(SiteURL.liveEvents(.key).pathComponents, use: live.events)
         app.get(SiteURL.liveFile(.key, .key).pathComponents, use: live.hls)
+        let lowLatency = LowLatencyController()
+        app.get(SiteURL.liveStream(.key).pathComponents, use: lowLatency.stream)
+        app.get(SiteURL.liveLowLatencyPlaylist(.key).pathComponents, use: lowLatency.playlist)
+        app.get(SiteURL.liveLowLatencyFile(.key, .key).pathComponents, use: lowLatency.file)
         v1.get("live", use: live.list)
     }
 

@@ -93,7 +93,7 @@ def test_live_publish_plays_as_hls_and_keys_are_enforced(server):
         first = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
         first.goto(server.base + "/live/streamer-tv")
         assert first.inner_text("h1.watch-title") == "LIVE Speedrun <any%>"
-        assert [t.strip() for t in first.locator(".chip.tag").all_inner_texts()] == ["speedrun", "chill"]
+        assert [t.strip() for t in first.locator(".chip.tag").all_inner_texts()] == ["#speedrun", "#chill"]
         first.wait_for_function("document.getElementById('live-player').currentTime > 1", timeout=60_000)
         first.wait_for_function("document.getElementById('viewer-count').textContent === '1'", timeout=10_000)
         second = browser.new_context().new_page()

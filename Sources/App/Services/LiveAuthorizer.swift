@@ -37,7 +37,7 @@ struct LiveAuthorizer: PublishAuthorizer {
             let record = channel.saveReplays != false
             let packager = try LivePackager(
                 channelID: channelID, handle: channel.handle, folder: "\(liveRoot)/\(channelID)", segmentSeconds: segmentSeconds,
-                record: record, ladder: ladder, logger: logger,
+                record: record, ladder: ladder, logger: logger, fragments: registry.openStream(channelID: channelID),
                 onOffline: { [database, registry] in
                     // Offline at once; the replay (ffmpeg finishing its MP4) follows.
                     heartbeat.withLockedValue { $0?.cancel() }

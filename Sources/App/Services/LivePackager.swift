@@ -7,6 +7,8 @@ import RTMP
 
 /// Packages one published stream as live HLS: the RTMP frames go, as FLV, into an ffmpeg that copies them
 /// (no re-encode) into fMP4 segments cut at keyframes, with a sliding-window playlist and program date-times.
+/// The same ffmpeg also writes the source as fragmented MP4 of ~200 ms fragments on its stdout, which a reader
+/// thread splits into `fragments` (the low-latency stream and LL-HLS are served from there, from memory).
 /// Writes happen on a queue of their own, so the event loop never waits for ffmpeg; a backlog over 32 MB
 /// means ffmpeg cannot keep up, and the stream is stopped rather than buffered without end.
 final class LivePackager: PublishSink, @unchecked Sendable {
@@ -21,13 +23,17 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     private let onOffline: @Sendable () -> Void
     private let logger: Logger
     private let record: Bool
+    /// Where the low-latency fragments go.
+    let fragments: LiveFragmentStore
+    private let output = Pipe()
     static let maxBacklog = 32 << 20
 
     /// `onEnd` gets the recorded broadcast (`replay.mp4`) when `record` is on and ffmpeg finished it cleanly.
     init(
         channelID: Int, handle: String, folder: String, segmentSeconds: Int, record: Bool, ladder: [Int] = [], logger: Logger,
-        onOffline: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (String?) -> Void
+        fragments: LiveFragmentStore, onOffline: @escaping @Sendable () -> Void = {}, onEnd: @escaping @Sendable (String?) -> Void
     ) throws {
+        self.fragments = fragments
         self.onOffline = onOffline
         self.record = record
         self.channelID = channelID
@@ -42,13 +48,14 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         self.segmentSeconds = segmentSeconds
         self.ladder = ladder
         process.standardInput = stdin
-        process.standardOutput = FileHandle.nullDevice
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
         if ladder.isEmpty {
             process.arguments = Self.arguments(folder: folder, segmentSeconds: segmentSeconds, record: record, variants: [])
             try process.run()
             launched.withLockedValue { $0 = true }
         }
+        readFragments()
         // With a ladder, ffmpeg starts at the metadata (or the first frame), when the source's size is known;
         // the header waits in the pipe meanwhile.
         write(FLVWriter.header)
@@ -79,7 +86,10 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     /// (the source's bandwidth taken from the encoder's metadata). With `record`, another output keeps the whole
     /// broadcast as a faststart MP4 for the replay.
     static func arguments(folder: String, segmentSeconds: Int, record: Bool, variants: [Rendition], sourceBitrate: Int = 6_000_000) -> [String] {
-        var args = ["-nostdin", "-v", "error", "-fflags", "+nobuffer"] + MediaInput.flvPipe.arguments
+        // A small probe: an encoder sends its codec headers first, and every second spent probing is a second of
+        // latency at start-up.
+        var args = ["-nostdin", "-v", "error", "-fflags", "+nobuffer", "-probesize", "65536", "-analyzeduration", "500000"]
+            + MediaInput.flvPipe.arguments
         let hls = [
             "-f", "hls", "-hls_time", "\(segmentSeconds)", "-hls_list_size", "6",
             "-hls_flags", "delete_segments+program_date_time+independent_segments+temp_file", "-hls_segment_type", "fmp4",
@@ -111,7 +121,48 @@ final class LivePackager: PublishSink, @unchecked Sendable {
             ]
         }
         if record { args += ["-map", "0:v", "-map", "0:a?", "-c", "copy", "-f", "mp4", "-movflags", "+faststart", "\(folder)/replay.mp4"] }
+        // The source again, as fragmented MP4 on stdout: a fragment every 200 ms and at every keyframe, written at once.
+        args += [
+            "-map", "0:v", "-map", "0:a?", "-c", "copy", "-f", "mp4", "-movflags", "empty_moov+default_base_moof+frag_keyframe",
+            "-frag_duration", String(Int(LiveFragmentStore.fragmentSeconds * 1_000_000)), "-flush_packets", "1", "pipe:1",
+        ]
         return args
+    }
+
+    /// Reads ffmpeg's stdout on a thread of its own (blocking reads, EINTR retried) into the fragment store until
+    /// ffmpeg closes it. Bytes that are not fragmented MP4 end the low-latency stream, not the broadcast.
+    private func readFragments() {
+        let handle = output.fileHandleForReading
+        let store = fragments
+        let logger = logger
+        let channelID = channelID
+        let thread = Thread {
+            var reader = FMP4Reader()
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            var broken = false
+            while true {
+                let count = buffer.withUnsafeMutableBytes { Foundation.read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                guard !broken else { continue }  // keep draining, so ffmpeg never blocks on a full pipe
+                do {
+                    for output in try reader.feed(buffer[0..<count]) {
+                        switch output {
+                        case .initSegment(let bytes, let info): store.setInit(bytes, info: info)
+                        case .fragment(let fragment): store.append(fragment)
+                        }
+                    }
+                } catch {
+                    logger.warning("Live: channel \(channelID): the low-latency stream stopped: \(error)")
+                    broken = true
+                    store.end()
+                }
+            }
+            store.end()
+            try? handle.close()
+        }
+        thread.name = "videotube.live.fragments.\(channelID)"
+        thread.start()
     }
 
     func metadata(_ value: AMF0Value) {
@@ -150,10 +201,13 @@ final class LivePackager: PublishSink, @unchecked Sendable {
         previewTask?.cancel()
         onOffline()
         let replay = record ? "\(folder)/replay.mp4" : nil
-        queue.async { [stdin, process, onEnd] in
+        queue.async { [stdin, process, onEnd, output, fragments] in
             try? stdin.fileHandleForWriting.close()
             guard process.processIdentifier != 0 else {
-                onEnd(nil)  // ffmpeg never started
+                // ffmpeg never started: nobody else will close the pipe its reader waits on.
+                try? output.fileHandleForWriting.close()
+                fragments.end()
+                onEnd(nil)
                 return
             }
             process.waitUntilExit()

@@ -11,6 +11,8 @@ public final class LiveRegistry: Sendable {
     }
 
     private let entries = NIOLockedValueBox([Int: Entry]())
+    /// Each live channel's low-latency fragments, while its publisher is on this node.
+    private let streams = NIOLockedValueBox((byChannel: [Int: LiveFragmentStore](), generation: 0))
     private let observers = NIOLockedValueBox([@Sendable (Int, Bool) -> Void]())
 
     public init() {}
@@ -28,8 +30,25 @@ public final class LiveRegistry: Sendable {
 
     public func release(channelID: Int) {
         let released = entries.withLockedValue { $0.removeValue(forKey: channelID) } != nil
+        streams.withLockedValue { $0.byChannel.removeValue(forKey: channelID) }?.end()
         if released { notify(channelID, false) }
     }
+
+    /// A fragment store for a new broadcast of the channel, replacing any older one; its generation is new.
+    public func openStream(channelID: Int) -> LiveFragmentStore {
+        let (store, old) = streams.withLockedValue { s -> (LiveFragmentStore, LiveFragmentStore?) in
+            // Generations count from the time, so a restarted server does not hand out names a player has cached.
+            s.generation = max(s.generation + 1, Int(Date().timeIntervalSince1970) % 1_000_000_000)
+            let store = LiveFragmentStore(channelID: channelID, generation: s.generation)
+            let old = s.byChannel.updateValue(store, forKey: channelID)
+            return (store, old)
+        }
+        old?.end()
+        return store
+    }
+
+    /// The channel's fragments, when its publisher is on this node.
+    public func stream(channelID: Int) -> LiveFragmentStore? { streams.withLockedValue { $0.byChannel[channelID] } }
 
     /// Calls `observer` whenever a channel goes live or offline on this node (the chat pushes it to its readers).
     public func observe(_ observer: @escaping @Sendable (_ channelID: Int, _ live: Bool) -> Void) {

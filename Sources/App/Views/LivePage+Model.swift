@@ -21,6 +21,9 @@ struct LivePage: Encodable {
     var nextStream: String?
     var viewers: Int
     var playlistURL: String
+    /// The low-latency chunked stream and the LL-HLS playlist (our own player reads one of them).
+    var streamURL: String
+    var lowLatencyURL: String
     var chat: ChatPanel
     var subscribe: SubscribeBox
     /// The channel's latest broadcast, once its replay plays: offline, the page links to it.
@@ -46,6 +49,8 @@ struct LivePage: Encodable {
         nextStream = channel.nextStreamText.flatMap { $0.isEmpty ? nil : $0 }
         self.viewers = viewers
         playlistURL = SiteURL.liveFile(.value(channel.handle), .value("index.m3u8")).path
+        streamURL = SiteURL.liveStream(.value(channel.handle)).path
+        lowLatencyURL = SiteURL.liveLowLatencyPlaylist(.value(channel.handle)).path
         chat = ChatPanel(channel)
         self.subscribe = subscribe
         replayURL = latestReplay?.id.map(SiteURL.watch)
