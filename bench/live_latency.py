@@ -38,8 +38,8 @@ function read() {
   g.drawImage(v, 0, 0, v.videoWidth, v.videoHeight * 20 / 180, 0, 0, 320, 20);
   const px = g.getImageData(0, 0, 320, 20).data;
   let ms = 0;
-  for (let i = 0; i < %d; i++) {
-    const x = i * %d + 6, y = 10, o = (y * 320 + x) * 4;
+  for (let i = 0; i < %%d; i++) {
+    const x = i * %%d + 6, y = 10, o = (y * 320 + x) * 4;
     if (px[o] > 128) ms += 2 ** i;
   }
   return ms;
@@ -170,40 +170,78 @@ http {{
         code = (f"if(lt(Y,20),if(mod(floor(floor(T*1000)/pow(2,floor(X/{BLOCK}))),2),235,16),"
                 "128+60*sin(X/20+T*3))")
         vt_live = f"{base}/live/latency"
-        nginx_playlist = f"http://127.0.0.1:{nginx_http}/hls/bench.m3u8"
+        # Each broadcast has a name of its own on nginx: its HLS folder keeps the last one's playlist for a while.
+        def nginx_page(stream):
+            playlist = f"http://127.0.0.1:{nginx_http}/hls/{stream}.m3u8"
+            return NATIVE_PAGE % (playlist, playlist)
         targets = {
-            "videotube-mse": (base, MSE_PAGE % (f"{vt_live}/stream.mp4", f"{vt_live}/ll.m3u8", "stream"), server.pid),
-            "videotube-llhls": (base, MSE_PAGE % (f"{vt_live}/stream.mp4", f"{vt_live}/ll.m3u8", "llhls"), server.pid),
-            "videotube-native": (base, NATIVE_PAGE % (f"{vt_live}/index.m3u8", f"{vt_live}/index.m3u8"), server.pid),
-            "nginx-rtmp": (f"http://127.0.0.1:{nginx_http}", NATIVE_PAGE % (nginx_playlist, nginx_playlist), nginx.pid),
+            "videotube-mse": (base, lambda _: MSE_PAGE % (f"{vt_live}/stream.mp4", f"{vt_live}/ll.m3u8", "stream"), server.pid),
+            "videotube-llhls": (base, lambda _: MSE_PAGE % (f"{vt_live}/stream.mp4", f"{vt_live}/ll.m3u8", "llhls"), server.pid),
+            "videotube-native": (base, lambda _: NATIVE_PAGE % (f"{vt_live}/index.m3u8", f"{vt_live}/index.m3u8"), server.pid),
+            "nginx-rtmp": (f"http://127.0.0.1:{nginx_http}", nginx_page, nginx.pid),
         }
         results = {}
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
-            # Every page is open and waiting before the publisher starts: startup is publisher launch to first frame.
-            pages = {}
-            for name, (origin, html, _) in targets.items():
-                page = browser.new_page()
 
-                def serve(html):
-                    return lambda route: route.fulfill(body=html % (BITS, BLOCK), content_type="text/html")
-                page.route(origin + "/latency-bench", serve(html))
-                page.goto(origin + "/latency-bench", wait_until="commit")
-                pages[name] = page
-            start = time.time()
-            publisher = subprocess.Popen(
+        def launch(duration, stream):
+            """One publisher, two destinations: the same frames reach both servers. Answers it and its launch time."""
+            launched = time.time()
+            proc = subprocess.Popen(
                 ["ffmpeg", "-nostdin", "-v", "error", "-re", "-f", "lavfi", "-i",
                  f"color=c=gray:s=320x180:r=30,format=gray,geq=lum='{code}',format=yuv420p,scale=1280:720:flags=neighbor",
-                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(seconds + 60),
+                 "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=44100", "-t", str(duration),
                  "-map", "0:v", "-map", "1:a", "-c:v", "libx264", "-preset", "veryfast", "-tune", "zerolatency", "-g", "30",
                  "-pix_fmt", "yuv420p", "-c:a", "aac", "-flags", "+global_header", "-f", "tee",
-                 f"[f=flv:onfail=ignore]rtmp://127.0.0.1:{rtmp_port}/live/{key}|[f=flv:onfail=ignore]rtmp://127.0.0.1:{nginx_rtmp}/live/bench"],
+                 f"[f=flv:onfail=ignore]rtmp://127.0.0.1:{rtmp_port}/live/{key}|[f=flv:onfail=ignore]rtmp://127.0.0.1:{nginx_rtmp}/live/{stream}"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            procs.append(publisher)
+            procs.append(proc)
+            return proc, launched
+
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+
+            def open_page(name, stream):
+                origin, make, _ = targets[name]
+                html = make(stream) % (BITS, BLOCK)
+                page = browser.new_page()
+                page.route(origin + "/latency-bench", lambda route: route.fulfill(body=html, content_type="text/html"))
+                page.goto(origin + "/latency-bench", wait_until="commit")
+                return page
+
+            # Startup, one player at a time on a broadcast of its own: the page is open and waiting before the
+            # publisher starts; from the publisher's launch to the first frame shown.
+            startup = {}
+            for index, name in enumerate(targets):
+                page = open_page(name, f"startup{index}")
+                time.sleep(1)
+                proc, launched = launch(15, f"startup{index}")
+                deadline = time.time() + 20
+                while time.time() < deadline and not page.evaluate("window.firstFrame"):
+                    time.sleep(0.05)
+                first = page.evaluate("window.firstFrame")
+                startup[name] = first / 1000 - launched if first else float("nan")
+                page.close()
+                proc.kill()
+                proc.wait()
+                deadline = time.time() + 20  # both servers see the publisher go before the next one starts
+                while time.time() < deadline:
+                    try:
+                        urllib.request.urlopen(f"{vt_live}/ll.m3u8", timeout=2)
+                        time.sleep(0.2)
+                    except Exception:
+                        break
+                time.sleep(2)
+
+            # Latency: every player on one broadcast, sampled after they have settled.
+            pages = {name: open_page(name, "latency") for name in targets}
+            publisher, start = launch(seconds + 60, "latency")
             deadline = time.time() + 30
             while time.time() < deadline and not all(pg.evaluate("window.firstFrame") for pg in pages.values()):
                 time.sleep(0.2)
-            startup = {name: ((pg.evaluate("window.firstFrame") or float("nan") * 1000) / 1000 - start) for name, pg in pages.items()}
+            for name, pg in pages.items():
+                if not pg.evaluate("window.firstFrame"):
+                    print(f"{name}: no frame yet:", pg.evaluate("(() => { const v = document.getElementById('v'); "
+                          "return {src: v.src, error: v.error && v.error.message, state: v.readyState, t: v.currentTime}; })()"), flush=True)
+            time.sleep(3)
             cpu_before = {name: cpu(process_tree(pid)) for name, (_, _, pid) in targets.items()}
             wall_before = time.time()
             for page in pages.values():

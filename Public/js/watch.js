@@ -2,6 +2,7 @@
 // menu; storyboard frames over the player's own timeline; a clear message when nothing plays;
 // and a view reported once playback really starts (one per viewer and hour; range requests never count).
 import { loadStoryboard, cueAt, paint } from './storyboard.js';
+import { mseSupported, playVOD } from './liveplayer.js';
 
 const video = document.getElementById('player');
 const message = document.getElementById('player-error');
@@ -35,9 +36,19 @@ if (video) {
 if (video) {
   const quality = document.getElementById('quality');
   const hls = video.dataset.hls;
-  const canHLS = hls && video.canPlayType('application/vnd.apple.mpegurl') !== '';
+  const forced = new URLSearchParams(location.search).get('player');
+  const canHLS = hls && forced !== 'mse' && video.canPlayType('application/vnd.apple.mpegurl') !== '';
   document.body.dataset.playback = canHLS ? 'hls' : 'mp4';
   if (hls && !canHLS && quality) quality.closest('label').hidden = true;
+  // No native HLS (Firefox): the ladder through our MSE player, renditions chosen by measured throughput; the MP4
+  // stays the fallback.
+  if (hls && !canHLS && mseSupported()) {
+    const mp4 = video.currentSrc || video.dataset.mp4;
+    video.querySelectorAll('source').forEach((s) => s.remove());
+    playVOD(video, hls, (name) => { document.body.dataset.rendition = name; })
+      .then(() => { document.body.dataset.playback = 'mse'; video.play().catch(() => {}); })
+      .catch(() => { video.src = mp4; });
+  }
   // Switching keeps the position and the paused state.
   quality?.addEventListener('change', () => {
     const at = video.currentTime;

@@ -43,9 +43,10 @@ public struct LLHLSPlaylist: Sendable, Equatable {
     /// durations' worth; older ones are listed as whole segments only).
     public static let segmentsWithParts = 3
 
-    /// EXT-X-TARGETDURATION: the longest complete segment, rounded up (RFC 8216 §4.3.3.1), at least 1.
+    /// EXT-X-TARGETDURATION: the longest complete segment rounded to the nearest integer, which is what RFC 8216
+    /// §4.3.3.1 compares it with; at least 1.
     public var targetDuration: Int {
-        max(1, Int((segments.filter(\.complete).map(\.duration).max() ?? 1).rounded(.up)))
+        max(1, Int((segments.filter(\.complete).map(\.duration).max() ?? 1).rounded()))
     }
 
     /// CAN-SKIP-UNTIL: six target durations, the least the RFC allows.
@@ -69,10 +70,16 @@ public struct LLHLSPlaylist: Sendable, Equatable {
         return (last.msn, last.parts.count - 1)
     }
 
-    /// The part the preload hint names: the one after the newest.
+    /// The part the preload hint names: the one after the newest. Whether it begins the next segment depends on
+    /// whether the next fragment is a keyframe, which nobody knows yet; a segment as long (in parts) as the one
+    /// before it is taken to be ending, as it does with a steady keyframe interval.
     public var nextPart: (msn: Int, part: Int) {
         guard let last = segments.last else { return (0, 0) }
-        return last.complete ? (last.msn + 1, 0) : (last.msn, last.parts.count)
+        if last.complete { return (last.msn + 1, 0) }
+        if let previous = segments.dropLast().last, previous.complete, !last.parts.isEmpty, last.parts.count >= previous.parts.count {
+            return (last.msn + 1, 0)
+        }
+        return (last.msn, last.parts.count)
     }
 
     /// What a blocking playlist request (`_HLS_msn`, `_HLS_part`) should do now (RFC 8216bis §6.2.5.2).

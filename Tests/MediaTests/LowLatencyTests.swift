@@ -130,6 +130,8 @@ struct LowLatencyTests {
         #expect(lines.last == "#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"ll/7-45.2.m4s\"")
         // every part is at most PART-TARGET; every EXTINF at most the target duration
         #expect(playlist(complete: 5, partsInLast: 2).segments.flatMap(\.parts).allSatisfy { $0 <= 0.2 })
+        // a segment as long as the one before it is taken to end: the hint is the next segment's first part
+        #expect(playlist(complete: 2, partsInLast: 5).render().hasSuffix("#EXT-X-PRELOAD-HINT:TYPE=PART,URI=\"ll/7-3.0.m4s\"\n"))
         // a segment with a part over PART-TARGET lists none, nor does any before it
         var long = playlist(complete: 3, partsInLast: 1)
         long.segments[1].parts[0] = 0.7

@@ -112,6 +112,8 @@ struct LowLatencyController {
                 let version = store.version
                 let playlist = store.playlist
                 if let first = playlist.segments.first, name.msn < first.msn { break }  // gone
+                // A part past the end of a finished segment never comes: say so at once (players go to the next).
+                if name.part != nil, playlist.segments.contains(where: { $0.msn == name.msn && $0.complete }) { break }
                 if playlist.readiness(msn: name.msn, part: name.part) == .tooFar { break }
                 let left = deadline.timeIntervalSinceNow
                 guard left > 0 else { break }
