@@ -207,22 +207,54 @@ http {{
                 page.goto(origin + "/latency-bench", wait_until="commit")
                 return page
 
-            # Startup, one player at a time on a broadcast of its own: the page is open and waiting before the
-            # publisher starts; from the publisher's launch to the first frame shown.
-            startup = {}
+            # One player at a time, each on a broadcast of its own (four players decoding 720p at once on two cores
+            # would measure the machine): the page is open and waiting before the publisher starts. Startup is the
+            # publisher's launch to the first frame shown; latency is sampled for `seconds` once it has settled.
             for index, name in enumerate(targets):
-                page = open_page(name, f"startup{index}")
+                stream = f"run{index}"
+                page = open_page(name, stream)
                 time.sleep(1)
-                proc, launched = launch(15, f"startup{index}")
+                proc, launched = launch(seconds + 30, stream)
+                if name == "videotube-mse":
+                    # When the server first answers each path, polled every 50 ms from the publisher's launch.
+                    import threading
+
+                    def first_answer(url, key):
+                        while time.time() - launched < 20:
+                            try:
+                                with urllib.request.urlopen(url, timeout=2) as r:
+                                    r.read(8)
+                                results[key] = time.time() - launched
+                                return
+                            except Exception:
+                                time.sleep(0.05)
+                    for url, key in [(f"{vt_live}/stream.mp4", "first-stream"), (f"{vt_live}/index.m3u8", "first-playlist"),
+                                     (f"{vt_live}/ll.m3u8", "first-llhls")]:
+                        threading.Thread(target=first_answer, args=(url, key), daemon=True).start()
                 deadline = time.time() + 20
                 while time.time() < deadline and not page.evaluate("window.firstFrame"):
                     time.sleep(0.05)
                 first = page.evaluate("window.firstFrame")
-                startup[name] = first / 1000 - launched if first else float("nan")
+                if not first:
+                    print(f"{name}: no frame:", page.evaluate("(() => { const v = document.getElementById('v'); "
+                          "return {src: v.src, error: v.error && v.error.message, state: v.readyState}; })()"), flush=True)
+                time.sleep(3)
+                pid = targets[name][2]
+                cpu_before, wall_before = cpu(process_tree(pid)), time.time()
+                page.evaluate("window.samples = []; window.holdback = []")
+                time.sleep(seconds)
+                samples = page.evaluate("window.samples")
+                holdback = page.evaluate("window.holdback")
+                latencies = [(now - (launched * 1000 + ms)) / 1000 for now, ms in samples]
+                results[name] = {"latency": statistics.median(latencies) if latencies else float("nan"),
+                                 "p90": sorted(latencies)[int(len(latencies) * 0.9)] if latencies else float("nan"),
+                                 "holdback": statistics.median(holdback) if holdback else float("nan"),
+                                 "startup": first / 1000 - launched if first else float("nan"), "samples": len(latencies),
+                                 "cpu": (cpu(process_tree(pid)) - cpu_before) / (time.time() - wall_before)}
                 page.close()
                 proc.kill()
                 proc.wait()
-                deadline = time.time() + 20  # both servers see the publisher go before the next one starts
+                deadline = time.time() + 20  # the servers see the publisher go before the next one starts
                 while time.time() < deadline:
                     try:
                         urllib.request.urlopen(f"{vt_live}/ll.m3u8", timeout=2)
@@ -230,35 +262,12 @@ http {{
                     except Exception:
                         break
                 time.sleep(2)
-
-            # Latency: every player on one broadcast, sampled after they have settled.
-            pages = {name: open_page(name, "latency") for name in targets}
-            publisher, start = launch(seconds + 60, "latency")
-            deadline = time.time() + 30
-            while time.time() < deadline and not all(pg.evaluate("window.firstFrame") for pg in pages.values()):
-                time.sleep(0.2)
-            for name, pg in pages.items():
-                if not pg.evaluate("window.firstFrame"):
-                    print(f"{name}: no frame yet:", pg.evaluate("(() => { const v = document.getElementById('v'); "
-                          "return {src: v.src, error: v.error && v.error.message, state: v.readyState, t: v.currentTime}; })()"), flush=True)
-            time.sleep(3)
-            cpu_before = {name: cpu(process_tree(pid)) for name, (_, _, pid) in targets.items()}
-            wall_before = time.time()
-            for page in pages.values():
-                page.evaluate("window.samples = []; window.holdback = []")
-            time.sleep(seconds)
-            wall = time.time() - wall_before
-            for name, page in pages.items():
-                samples = page.evaluate("window.samples")
-                holdback = page.evaluate("window.holdback")
-                latencies = [(now - (start * 1000 + ms)) / 1000 for now, ms in samples]
-                results[name] = {"latency": statistics.median(latencies) if latencies else float("nan"),
-                                 "p90": sorted(latencies)[int(len(latencies) * 0.9)] if latencies else float("nan"),
-                                 "holdback": statistics.median(holdback) if holdback else float("nan"),
-                                 "startup": startup[name], "samples": len(latencies),
-                                 "cpu": (cpu(process_tree(targets[name][2])) - cpu_before[name]) / wall}
+            # The server with one stream and no viewer, for the load test's comparison.
+            proc, _ = launch(60, "load")
+            time.sleep(5)
             browser.close()
         # The server alone with its one stream, then with 100 LL-HLS viewers doing blocking reloads and part fetches.
+        wait_http(f"{vt_live}/ll.m3u8")
         idle_before, t0 = cpu(process_tree(server.pid)), time.time()
         time.sleep(5)
         results["server-idle-cpu"] = (cpu(process_tree(server.pid)) - idle_before) / (time.time() - t0)
@@ -324,11 +333,12 @@ def markdown(results, seconds):
         "One ffmpeg publisher (`-re`, x264 `veryfast` `zerolatency`, 1 s GOP, 1280×720 at 30 fps) feeds both servers at once "
         "through the tee muxer. It draws its own clock (ms since start) as 24 blocks across the top of each frame. "
         "Chromium shows each player and reads the blocks back from a canvas every 100 ms: latency is the wall clock at "
-        f"display minus the frame's send time, median and 90th percentile over {seconds} s. **Startup**: every page is "
-        "open and waiting before the publisher starts; the time from the publisher's launch to the first frame shown. "
-        "Both include the same ~0.2 s of publisher start-up.",
+        f"display minus the frame's send time, median and 90th percentile over {seconds} s. Players are measured one at a "
+        "time, each on a broadcast of its own (four players decoding 720p at once on two cores measure the machine). "
+        "**Startup**: the page is open and waiting before the publisher starts; the time from the publisher's launch to "
+        "the first frame shown. All figures include the same ~0.2–0.3 s of publisher start-up and x264 encoding.",
         "",
-        "| server | path | glass-to-glass (median) | p90 | startup | player: media ahead of playback | server CPU (all players) |",
+        "| server | path | glass-to-glass (median) | p90 | startup | player: media ahead of playback | server CPU (one viewer) |",
         "|---|---|---:|---:|---:|---:|---:|",
     ]
     for key, server, path in rows:
@@ -340,8 +350,12 @@ def markdown(results, seconds):
         f"Our player / nginx latency: **{mse['latency'] / ng['latency']:.2f}×** ({mse['latency']:.2f} s against {ng['latency']:.2f} s). "
         "Target: ≤ 1.0 s median and startup ≤ 1.5 s on the live page. \"Media ahead of playback\" is the end of the "
         "player's seekable (or buffered) range minus currentTime: Chromium's own HLS player holds about 3 segments; ours "
-        "holds 0.4 s behind the newest frame it has, nudging playbackRate. Server CPU counts the whole process tree "
-        "(Videotube: the server and its packaging ffmpeg, serving all three of its pages; nginx: master and worker).",
+        "holds a target distance behind the newest frame it has, nudging playbackRate. Server CPU counts the whole process "
+        "tree (Videotube: the server and its packaging ffmpeg; nginx: master and worker).",
+        "",
+        "First answers after the publisher's launch (the first keyframe leaves the encoder about 0.3 s after it): "
+        f"`stream.mp4` {results.get('first-stream', float('nan')):.2f} s, `ll.m3u8` {results.get('first-llhls', float('nan')):.2f} s, "
+        f"`index.m3u8` {results.get('first-playlist', float('nan')):.2f} s.",
         "",
         f"LL-HLS under load: with {ll['viewers']} simulated viewers each doing blocking playlist reloads "
         "(`_HLS_msn`/`_HLS_part` for the next part) and fetching the preload-hinted part, for "

@@ -40,7 +40,7 @@ function playNative(video) {
 /** Starts the low-latency player, retrying while the stream is starting (no keyframe yet); falls back to native HLS
  * when this browser cannot, or when the stream is on another node (index.m3u8 plays, stream.mp4 never answers). */
 async function startPlayer(video) {
-  const mode = new URLSearchParams(location.search).get('player') || 'stream';
+  const mode = new URLSearchParams(location.search).get('player') || root.dataset.player || 'stream';
   if (mode === 'native' || !mseSupported()) return playNative(video);
   const began = Date.now();
   let playlistSince = 0;

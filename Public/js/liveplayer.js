@@ -77,7 +77,7 @@ class Appender {
  */
 export async function playLive(video, options) {
   if (!MS) throw new Error('no Media Source Extensions');
-  const target = options.target ?? 0.4;
+  const target = options.target ?? 0.3;
   const abort = new AbortController();
   let stopped = false;
   const source = await attach(video);

@@ -52,6 +52,9 @@ public struct AppConfig: Sendable {
     public var rtmpPort: Int = 1935
     /// Heights to transcode live streams to, beside the passed-through source (empty: passthrough only).
     public var liveLadder: [Int] = []
+    /// What the live page plays (`VIDEOTUBE_LIVE_PLAYER`): `stream` (the chunked fMP4 stream, lowest latency),
+    /// `llhls` (LL-HLS parts, which a CDN can cache) or `native` (the browser's own HLS player). `?player=` overrides.
+    public var livePlayer = "stream"
     /// Reverse proxies whose `X-Forwarded-For` is believed (`VIDEOTUBE_TRUSTED_PROXIES`); none by default.
     public var trustedProxies = TrustedProxies()
     /// The site's public origin (`VIDEOTUBE_PUBLIC_URL`, e.g. `https://video.example.com`): absolute URLs are made
@@ -126,6 +129,10 @@ public struct AppConfig: Sendable {
         }
         let rungs = try heights(env, "VIDEOTUBE_LADDER") ?? EncoderSettings.standardRungs
         let liveLadder = try heights(env, "VIDEOTUBE_LIVE_LADDER") ?? []
+        let livePlayer = env["VIDEOTUBE_LIVE_PLAYER"].flatMap { $0.isEmpty ? nil : $0 } ?? "stream"
+        guard ["stream", "llhls", "native"].contains(livePlayer) else {
+            throw ConfigError(variable: "VIDEOTUBE_LIVE_PLAYER", message: "expected stream, llhls or native, got '\(livePlayer)'")
+        }
         let rtmpPort = try integer(env, "VIDEOTUBE_RTMP_PORT", default: 1935, range: 0...65535)
         let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
         let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
@@ -147,7 +154,7 @@ public struct AppConfig: Sendable {
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
             importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder,
-            trustedProxies: trustedProxies, publicURL: publicURL, benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false))
+            livePlayer: livePlayer, trustedProxies: trustedProxies, publicURL: publicURL, benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false))
     }
 
     /// An http(s) base URL without a trailing slash; nil when unset.

@@ -41,9 +41,10 @@ extension LiveController {
         if channel.liveStartedAt == nil, let latest = try await req.chat.latestReplay(channelID: id) {
             replay = try await req.catalog.watchableVideo(id: latest, viewer: req.user)
         }
-        let page = LivePage(
+        var page = LivePage(
             channel, viewers: req.services.viewers.count(id), links: req.mediaLinks,
             subscribe: try await req.subscribeBox(channel, back: SiteURL.live(.value(channel.handle)).path), latestReplay: replay)
+        page.player = req.services.config.livePlayer
         return try await req.render("live", page)
     }
 

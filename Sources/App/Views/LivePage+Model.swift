@@ -24,6 +24,8 @@ struct LivePage: Encodable {
     /// The low-latency chunked stream and the LL-HLS playlist (our own player reads one of them).
     var streamURL: String
     var lowLatencyURL: String
+    /// The operator's choice of player (`VIDEOTUBE_LIVE_PLAYER`); set by the handler.
+    var player = "stream"
     var chat: ChatPanel
     var subscribe: SubscribeBox
     /// The channel's latest broadcast, once its replay plays: offline, the page links to it.
