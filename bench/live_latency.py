@@ -215,22 +215,6 @@ http {{
                 page = open_page(name, stream)
                 time.sleep(1)
                 proc, launched = launch(seconds + 30, stream)
-                if name == "videotube-mse":
-                    # When the server first answers each path, polled every 50 ms from the publisher's launch.
-                    import threading
-
-                    def first_answer(url, key):
-                        while time.time() - launched < 20:
-                            try:
-                                with urllib.request.urlopen(url, timeout=2) as r:
-                                    r.read(8)
-                                results[key] = time.time() - launched
-                                return
-                            except Exception:
-                                time.sleep(0.05)
-                    for url, key in [(f"{vt_live}/stream.mp4", "first-stream"), (f"{vt_live}/index.m3u8", "first-playlist"),
-                                     (f"{vt_live}/ll.m3u8", "first-llhls")]:
-                        threading.Thread(target=first_answer, args=(url, key), daemon=True).start()
                 deadline = time.time() + 20
                 while time.time() < deadline and not page.evaluate("window.firstFrame"):
                     time.sleep(0.05)
@@ -352,10 +336,6 @@ def markdown(results, seconds):
         "player's seekable (or buffered) range minus currentTime: Chromium's own HLS player holds about 3 segments; ours "
         "holds a target distance behind the newest frame it has, nudging playbackRate. Server CPU counts the whole process "
         "tree (Videotube: the server and its packaging ffmpeg; nginx: master and worker).",
-        "",
-        "First answers after the publisher's launch (the first keyframe leaves the encoder about 0.3 s after it): "
-        f"`stream.mp4` {results.get('first-stream', float('nan')):.2f} s, `ll.m3u8` {results.get('first-llhls', float('nan')):.2f} s, "
-        f"`index.m3u8` {results.get('first-playlist', float('nan')):.2f} s.",
         "",
         f"LL-HLS under load: with {ll['viewers']} simulated viewers each doing blocking playlist reloads "
         "(`_HLS_msn`/`_HLS_part` for the next part) and fetching the preload-hinted part, for "

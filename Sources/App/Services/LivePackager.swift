@@ -86,11 +86,12 @@ final class LivePackager: PublishSink, @unchecked Sendable {
     /// (the source's bandwidth taken from the encoder's metadata). With `record`, another output keeps the whole
     /// broadcast as a faststart MP4 for the replay.
     static func arguments(folder: String, segmentSeconds: Int, record: Bool, variants: [Rendition], sourceBitrate: Int = 6_000_000) -> [String] {
-        // A small probe: an encoder sends its codec headers first, and every second spent probing is a second of
+        // A short probe (0.1 s of stream; bytes up to 1 MB, since a 4 KB cap ended the probe at a 720p keyframe and
+        // missed the audio): an encoder sends its codec headers first, and every second spent probing is a second of
         // latency at start-up. No `nobuffer`: it throws away what the probe read, the first keyframe's GOP, and the
         // first fragment then waits for the next keyframe (measured: first bytes 1.3 s after the encoder starts,
         // against 0.46 s without it).
-        var args = ["-nostdin", "-v", "error", "-probesize", "4096", "-analyzeduration", "100000"]
+        var args = ["-nostdin", "-v", "error", "-probesize", "1000000", "-analyzeduration", "100000"]
             + MediaInput.flvPipe.arguments
         let hls = [
             "-f", "hls", "-hls_time", "\(segmentSeconds)", "-hls_list_size", "6",
