@@ -30,7 +30,6 @@ function newVideo() {
 function playNative(video) {
   controller = null;
   if (latency) latency.hidden = true;
-  video.removeAttribute('data-player');
   video.dataset.player = 'native';
   video.src = root.dataset.playlist;
   followEdge(video);

@@ -13,7 +13,7 @@ export const mseSupported = () => Boolean(MS);
 
 function attach(video) {
   const source = new MS();
-  if (window.ManagedMediaSource && MS === window.ManagedMediaSource) video.disableRemotePlayback = true;
+  if (MS === window.ManagedMediaSource) video.disableRemotePlayback = true;
   video.src = URL.createObjectURL(source);
   return new Promise((resolve) => source.addEventListener('sourceopen', () => resolve(source), { once: true }));
 }

@@ -59,17 +59,6 @@ public struct LLHLSPlaylist: Sendable, Equatable {
     public func segmentURI(_ msn: Int) -> String { "ll/\(generation)-\(msn).m4s" }
     public func partURI(_ msn: Int, _ part: Int) -> String { "ll/\(generation)-\(msn).\(part).m4s" }
 
-    /// The newest part there is: its segment's msn and index, or nil before the first.
-    public var lastPart: (msn: Int, part: Int)? {
-        guard let last = segments.last else { return nil }
-        if last.parts.isEmpty {
-            guard segments.count > 1 else { return nil }
-            let previous = segments[segments.count - 2]
-            return (previous.msn, previous.parts.count - 1)
-        }
-        return (last.msn, last.parts.count - 1)
-    }
-
     /// The part the preload hint names: the one after the newest. Whether it begins the next segment depends on
     /// whether the next fragment is a keyframe, which nobody knows yet; a segment as long (in parts) as the one
     /// before it is taken to be ending, as it does with a steady keyframe interval.
@@ -106,11 +95,6 @@ public struct LLHLSPlaylist: Sendable, Equatable {
         // Without `_HLS_part`: the playlist must hold segment `msn` whole.
         if msn < current.msn || (msn == current.msn && current.complete) { return .ready }
         return .wait
-    }
-
-    /// Whether part `part` of segment `msn` exists.
-    public func hasPart(msn: Int, part: Int) -> Bool {
-        segments.first { $0.msn == msn }.map { part >= 0 && part < $0.parts.count } ?? false
     }
 
     /// The playlist's text. `skip`: a delta update (`_HLS_skip=YES`), leaving out the segments that begin more

@@ -18,8 +18,7 @@ struct CommentController {
         let policy = try await comments.policy(videoID: videoID)
         let listing = try await comments.list(
             videoID: videoID, viewerID: viewer?.id, moderator: moderator, sort: sort, window: PageWindow(page: page, perPage: perPage))
-        let heldForReview =
-            !moderator && (policy == .hold || (viewer.map { Date().timeIntervalSince($0.createdAt) < CommentService.newAccountAge } ?? false))
+        let heldForReview = viewer.map { CommentService.holds(policy, by: $0, moderator: moderator) } ?? false
         return CommentPageDTO(
             data: listing.comments.map { CommentDTO($0.comment, viewerID: viewer?.id, moderator: moderator, replies: $0.replies) },
             page: page, per_page: perPage, total: listing.total, comment_count: listing.count, sort: sort.rawValue,
@@ -95,7 +94,7 @@ struct CommentController {
             let video = try await req.catalog.watchableVideo(id: comment.$video.id, viewer: user)
         else { throw CommentFailure.notFound }
         let moderator = Policy.canEdit(video.channel, by: user)
-        guard !comment.held || moderator || comment.$user.id == user.id else { throw CommentFailure.notFound }
+        guard CommentService.isVisible(comment, to: user, moderator: moderator) else { throw CommentFailure.notFound }
         return (comment, moderator)
     }
 

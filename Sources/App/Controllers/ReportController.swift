@@ -41,7 +41,7 @@ struct ReportController {
         case .comment:
             guard let comment = try await Comment.find(id, on: req.db) else { return false }
             guard let video = try await req.catalog.watchableVideo(id: comment.$video.id, viewer: user) else { return false }
-            return !comment.held || comment.$user.id == user.id || Policy.canEdit(video.channel, by: user)
+            return CommentService.isVisible(comment, to: user, moderator: Policy.canEdit(video.channel, by: user))
         }
     }
 
@@ -108,7 +108,7 @@ struct ReportController {
             guard let video = try await req.catalog.anyVideo(id: report.targetID) else { return .gone("video \(report.targetID)") }
             return AdminReportsPage.Target(
                 kind: "Video", text: video.title, detail: "@" + video.channel.handle + (video.takedownReason == nil ? "" : " · taken down"),
-                url: SiteURL.watch(report.targetID), userID: video.channel.$owner.id)
+                url: SiteURL.watch(report.targetID), userID: video.channel.$owner.id, isTakenDown: video.takedownReason != nil)
         case .channel:
             guard let channel = try await req.catalog.channel(id: report.targetID) else { return .gone("channel \(report.targetID)") }
             return AdminReportsPage.Target(
@@ -118,7 +118,7 @@ struct ReportController {
             guard let entry = try await req.comments.entry(id: report.targetID) else { return .gone("comment \(report.targetID)") }
             return AdminReportsPage.Target(
                 kind: "Comment", text: String(entry.body.prefix(300)), detail: "by " + entry.username + (entry.held ? " · held" : ""),
-                url: SiteURL.watch(entry.video_id) + "#comments", userID: entry.user_id, isComment: true)
+                url: SiteURL.watch(entry.video_id) + "#comments", userID: entry.user_id)
         }
     }
 }

@@ -41,6 +41,18 @@ public enum VideoLimits {
     /// spaces collapsed, a leading `#` dropped, quotes, backslashes and slashes removed (a tag is one path segment of `/tags/{tag}`), duplicates once, the order kept.
     /// Too many or too long ones are refused (400), never cut.
     public static func tags(_ raw: [String]) throws -> [String] {
+        let tags = normalizedTags(raw)
+        var problems: [String] = []
+        if tags.count > tagCount { problems.append("A video has at most \(tagCount) tags; these are \(tags.count).") }
+        if let long = tags.first(where: { $0.count > tagLength }) {
+            problems.append("A tag has at most \(tagLength) characters; '\(long.prefix(40))' has \(long.count).")
+        }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        return tags
+    }
+
+    /// The normalization of `tags(_:)` without its limits (live streams' tags have their own).
+    public static func normalizedTags(_ raw: [String]) -> [String] {
         var tags: [String] = []
         for part in raw.flatMap({ $0.split(separator: ",") }) {
             var scalars = String.UnicodeScalarView()
@@ -52,12 +64,6 @@ public enum VideoLimits {
             tag = tag.trimmingCharacters(in: .whitespaces)
             if !tag.isEmpty, !tags.contains(tag) { tags.append(tag) }
         }
-        var problems: [String] = []
-        if tags.count > tagCount { problems.append("A video has at most \(tagCount) tags; these are \(tags.count).") }
-        if let long = tags.first(where: { $0.count > tagLength }) {
-            problems.append("A tag has at most \(tagLength) characters; '\(long.prefix(40))' has \(long.count).")
-        }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
         return tags
     }
 

@@ -53,6 +53,16 @@ public struct CommentService: Sendable {
     /// How many comments one user may write per window (moderators on their own videos are not limited).
     public static let rateLimits: [(seconds: Int, count: Int)] = [(60, 5), (3600, 50)]
 
+    /// Whether a new comment by `user` waits for approval under `policy`.
+    public static func holds(_ policy: CommentPolicy, by user: User, moderator: Bool, now: Date = Date()) -> Bool {
+        !moderator && (policy == .hold || now.timeIntervalSince(user.createdAt) < newAccountAge)
+    }
+
+    /// Whether `user` may see `comment` (held ones: only their author and the video's moderators).
+    public static func isVisible(_ comment: Comment, to user: User?, moderator: Bool) -> Bool {
+        !comment.held || moderator || (user?.id != nil && comment.$user.id == user?.id)
+    }
+
     /// How comments are ordered: pinned first, then most replies (newest among equals), or newest.
     public enum Sort: String, Sendable {
         case top, newest
@@ -139,16 +149,16 @@ public struct CommentService: Sendable {
             ).all(decoding: Entry.self)
             for row in rows { byParent[row.parent_id ?? 0, default: []].append(row) }
         }
-        let totals = try await sql.raw(
-            "SELECT COUNT(*) AS count FROM comments JOIN users ON users.id = comments.user_id WHERE comments.video_id = \(bind: videoID)"
-                + " AND comments.parent_id IS NULL AND " + shown
-        ).first(decoding: CountRow.self)
-        let all = try await sql.raw(
-            "SELECT COUNT(*) AS count FROM comments JOIN users ON users.id = comments.user_id WHERE comments.video_id = \(bind: videoID)"
-                + " AND " + shown
-        ).first(decoding: CountRow.self)
+        struct Counts: Decodable {
+            var comment_count: Int
+            var top_level: Int?
+        }
+        let counts = try await sql.raw(
+            "SELECT COUNT(*) AS comment_count, CAST(SUM(CASE WHEN comments.parent_id IS NULL THEN 1 ELSE 0 END) AS BIGINT) AS top_level"
+                + " FROM comments JOIN users ON users.id = comments.user_id WHERE comments.video_id = \(bind: videoID) AND " + shown
+        ).first(decoding: Counts.self)
         return Listing(
-            comments: top.map { ($0, byParent[$0.id] ?? []) }, total: totals?.count ?? 0, count: all?.count ?? 0)
+            comments: top.map { ($0, byParent[$0.id] ?? []) }, total: counts?.top_level ?? 0, count: counts?.comment_count ?? 0)
     }
 
     /// One comment as the API shows it (whoever may see it).
@@ -190,7 +200,7 @@ public struct CommentService: Sendable {
             parent = answered.$parent.id ?? parentID
         }
         if !moderator { try await checkRate(userID: userID, now: now) }
-        let held = !moderator && (policy == .hold || now.timeIntervalSince(user.createdAt) < Self.newAccountAge)
+        let held = Self.holds(policy, by: user, moderator: moderator, now: now)
         let comment = Comment(videoID: videoID, userID: userID, parentID: parent, body: text, held: held, approved: moderator, createdAt: now)
         try await comment.create(on: db)
         return comment

@@ -132,8 +132,8 @@ extension LiveService {
         return cleared
     }
 
-    /// Tags as typed in the studio: comma-separated, trimmed, lower-cased, at most 10.
+    /// Tags as typed in the studio, normalized as videos' are (so `/tags/{tag}` finds both), at most 10.
     public static func tags(_ text: String?) -> [String] {
-        Array((text ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).lowercased() }.filter { !$0.isEmpty }.prefix(10))
+        Array(VideoLimits.normalizedTags([text ?? ""]).prefix(10))
     }
 }

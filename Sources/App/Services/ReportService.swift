@@ -27,20 +27,10 @@ public struct ReportService: Sendable {
         if recent >= Self.perHour {
             throw Abort(.tooManyRequests, headers: ["Retry-After": "3600"], reason: "You have sent many reports this hour; try again later.")
         }
-        if let existing = try await Report.query(on: db).filter(\.$reporter.$id == reporterID).filter(\.$targetType == target)
-            .filter(\.$targetID == id).first()
-        {
-            existing.reason = reason
-            existing.details = details
-            existing.status = .open
-            existing.createdAt = now
-            existing.resolvedAt = nil
-            existing.resolvedBy = nil
-            existing.resolution = nil
-            try await existing.save(on: db)
-            return existing
-        }
-        let report = Report()
+        // Reporting the same thing again reopens and updates the earlier report.
+        let report =
+            try await Report.query(on: db).filter(\.$reporter.$id == reporterID).filter(\.$targetType == target)
+            .filter(\.$targetID == id).first() ?? Report()
         report.$reporter.id = reporterID
         report.targetType = target
         report.targetID = id
@@ -51,7 +41,7 @@ public struct ReportService: Sendable {
         report.resolvedAt = nil
         report.resolvedBy = nil
         report.resolution = nil
-        try await report.create(on: db)
+        try await report.save(on: db)
         return report
     }
 

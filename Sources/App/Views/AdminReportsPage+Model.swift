@@ -10,8 +10,8 @@ struct AdminReportsPage: Encodable {
         var url: String?
         /// Whose it is (the comment's author, the channel's owner): the account "disable" acts on.
         var userID: Int?
-        var isComment = false
         var exists = true
+        var isTakenDown = false
 
         static func gone(_ what: String) -> Target {
             Target(kind: "Gone", text: "The \(what) no longer exists.", detail: "", url: nil, userID: nil, exists: false)
@@ -43,7 +43,7 @@ struct AdminReportsPage: Encodable {
             if target.exists && report.targetType == .comment {
                 deleteCommentAction = SiteURL.adminReportAction(.value(id), .value("delete-comment")).path
             }
-            if target.exists && report.targetType == .video && !target.detail.hasSuffix("taken down") {
+            if target.exists && report.targetType == .video && !target.isTakenDown {
                 takeDownAction = SiteURL.adminReportAction(.value(id), .value("take-down")).path
             }
             if let user = target.userID, user != me.id {
