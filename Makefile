@@ -6,7 +6,7 @@ PG_DIR := /tmp/videotube-test-pg-$(PG_PORT)
 TEST_DATABASE_URL := postgres://videotube@127.0.0.1:$(PG_PORT)/videotube_test
 PYTHON ?= python3
 
-.PHONY: run serve build release test test-swift test-postgres test-e2e bench fuzz fmt deps test-deps pg-start pg-stop clean help
+.PHONY: run serve build release install test test-swift test-postgres test-e2e bench fuzz fmt deps test-deps pg-start pg-stop clean help
 
 help:
 	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
@@ -14,6 +14,7 @@ help:
 	@echo "make bench  - side-by-side benchmarks (this server vs nginx), results in docs/BENCHMARKS.md"
 	@echo "make fuzz   - libFuzzer over the RTMP parsers (FUZZ_SECONDS, default 60)"
 	@echo "make fmt    - format the Swift sources with swift format"
+	@echo "make install PREFIX=/usr/local - build (release) and install bin/videotube with its files in share/videotube"
 
 # System packages: installed only when missing (apt-get needs root, as on the project's machines).
 deps:
@@ -28,6 +29,15 @@ build:
 
 release: deps
 	swift build -c release
+
+PREFIX ?= /usr/local
+# The binary finds its templates and public files in PREFIX/share/videotube (see ResourceLocator).
+install: release
+	install -d "$(PREFIX)/bin" "$(PREFIX)/share/videotube"
+	install -m 755 .build/release/videotube "$(PREFIX)/bin/videotube"
+	rm -rf "$(PREFIX)/share/videotube/Resources" "$(PREFIX)/share/videotube/Public"
+	cp -R Resources Public "$(PREFIX)/share/videotube/"
+	@echo "Installed $(PREFIX)/bin/videotube (data goes to ./data unless VIDEOTUBE_DATA_DIR is set; see docs/DEPLOY.md)"
 
 run: release
 	.build/release/videotube serve --port $(PORT)

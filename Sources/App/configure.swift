@@ -39,6 +39,9 @@ public struct AppServices: Sendable {
     /// `Public/`, served from memory, and the fingerprinted URLs pages load.
     let assets: StaticAssets
     let assetURLs: AssetURLs
+    /// The newest migration this binary knows; `/readyz` wants it applied.
+    let newestMigration: String
+    public let metrics: ServerMetrics
 
     /// Accounts on `db` with the configured hasher, password rules and limits.
     public func accounts(on db: any Database) -> AccountService {
@@ -77,23 +80,26 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     } else {
         app.databases.use(.sqlite(.file(config.sqlitePath)), as: .sqlite)
     }
-    app.migrations.add(M001_CreateChannels())
-    app.migrations.add(M002_CreateVideos())
-    app.migrations.add(M003_CreateWatchLogs())
-    app.migrations.add(M004_CreateAccounts())
-    app.migrations.add(M005_OwnershipAndSubscriptions())
-    app.migrations.add(M006_Processing())
-    app.migrations.add(M007_Live())
-    app.migrations.add(M008_SecurityHardening())
-    app.migrations.add(M009_CatalogVersion())
-    app.migrations.add(M010_Chat())
-    app.migrations.add(M011_WatchSessions())
-    app.migrations.add(M012_DemoContent())
-    app.migrations.add(M013_UploadVisibility())
-    app.migrations.add(M014_Search())
-    app.migrations.add(M015_VideoRatings())
-    app.migrations.add(M016_VideoTags())
-    app.migrations.add(M017_Comments())
+    let migrations: [any Migration] = [
+        M001_CreateChannels(),
+        M002_CreateVideos(),
+        M003_CreateWatchLogs(),
+        M004_CreateAccounts(),
+        M005_OwnershipAndSubscriptions(),
+        M006_Processing(),
+        M007_Live(),
+        M008_SecurityHardening(),
+        M009_CatalogVersion(),
+        M010_Chat(),
+        M011_WatchSessions(),
+        M012_DemoContent(),
+        M013_UploadVisibility(),
+        M014_Search(),
+        M015_VideoRatings(),
+        M016_VideoTags(),
+        M017_Comments(),
+    ]
+    app.migrations.add(migrations)
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
@@ -107,6 +113,8 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     }
     ContentConfiguration.global.use(encoder: encoder, for: .json)
 
+    // Templates, public files and the password list are found wherever the binary runs from.
+    app.directory = DirectoryConfiguration(workingDirectory: try config.resourcesDirectory ?? ResourceLocator.locate())
     app.views.use(.leaf)
     // Release builds (`make run`) keep parsed templates; debug builds re-read them so edits show at once.
     #if DEBUG
@@ -125,7 +133,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     do {
         assets = try StaticAssets(directory: app.directory.publicDirectory)
     } catch {
-        throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot read \(app.directory.publicDirectory): \(error)")
+        throw ConfigError(variable: "VIDEOTUBE_RESOURCES", message: "cannot read \(app.directory.publicDirectory): \(error)")
     }
     app.middleware.use(StaticAssetsMiddleware(assets: assets))
     app.middleware.use(
@@ -151,13 +159,13 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         policy = try PasswordPolicy.load(path: passwordsPath)
     } catch {
         throw ConfigError(
-            variable: "VIDEOTUBE_DATA_DIR",
-            message: "cannot read \(passwordsPath) (\(error.localizedDescription)); run videotube from the folder that holds Resources/")
+            variable: "VIDEOTUBE_RESOURCES",
+            message: "cannot read \(passwordsPath) (\(error.localizedDescription)); set VIDEOTUBE_RESOURCES to the folder that holds Resources/ and Public/")
     }
     var limits = AccountService.Limits()
     limits.sessionLifetime = TimeInterval(config.sessionDays) * 86400
     limits.tokenLifetime = TimeInterval(config.tokenDays) * 86400
-    let registry = LiveRegistry(), viewers = ViewerCounter()
+    let registry = LiveRegistry(), viewers = ViewerCounter(), metrics = ServerMetrics()
     let bus: any ChatBus =
         if let url = config.databaseURL {
             try PostgresChatBus(url: url, database: { [unowned app] in app.db }, eventLoop: app.eventLoopGroup.next(), logger: app.logger)
@@ -171,10 +179,11 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         hasher: PasswordHasher(cost: config.bcryptCost, pool: app.threadPool), passwordPolicy: policy, accountLimits: limits,
         jobs: JobRunner(
             database: { [unowned app] in app.db }, storage: storage, settings: config.encoder, workers: config.transcodeWorkers,
-            node: config.nodeID, logger: app.logger),
+            node: config.nodeID, logger: app.logger, staleAfter: TimeInterval(config.jobStaleSeconds), metrics: metrics),
         live: registry, viewers: viewers,
         chat: ChatHub(bus: bus, viewers: viewers, registry: registry, database: { [unowned app] in app.db }, logger: app.logger),
-        mediaPortBox: NIOLockedValueBox(config.mediaPort), assets: assets, assetURLs: AssetURLs(assets))
+        mediaPortBox: NIOLockedValueBox(config.mediaPort), assets: assets, assetURLs: AssetURLs(assets),
+        newestMigration: migrations.last!.name, metrics: metrics)
     app.lifecycle.use(ChatLifecycle())
 
     try routes(app)
@@ -195,17 +204,16 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     var configuration = MediaServer.Configuration(
         host: services.config.host, port: services.config.mediaPort, signer: services.signer,
         storage: services.storage, responder: services.responder,
-        onPlayback: watchLog.map { recorder in
-            { @Sendable event in
-                // Video files only: thumbnails carry their video's id too, but fetching one is no playback.
-                guard event.grant.videoID > 0, event.grant.key.hasPrefix("videos/") else { return }
-                let viewer = event.grant.userID.map { "user:\($0)" } ?? "addr:" + (event.remoteAddress ?? "") + "|" + (event.userAgent ?? "")
-                let entry = WatchLogRecorder.Entry(
-                    target: .video(event.grant.videoID), viewer: viewer, userID: event.grant.userID,
-                    remoteAddress: event.remoteAddress, userAgent: event.userAgent, source: .media, status: event.status,
-                    bytes: event.bytes)
-                recorder.record(entry)
-            }
+        onPlayback: { [metrics = services.metrics] event in
+            metrics.mediaServed(status: event.status, bytes: event.bytes)
+            // Video files only: thumbnails carry their video's id too, but fetching one is no playback.
+            guard let recorder = watchLog, event.grant.videoID > 0, event.grant.key.hasPrefix("videos/") else { return }
+            let viewer = event.grant.userID.map { "user:\($0)" } ?? "addr:" + (event.remoteAddress ?? "") + "|" + (event.userAgent ?? "")
+            let entry = WatchLogRecorder.Entry(
+                target: .video(event.grant.videoID), viewer: viewer, userID: event.grant.userID,
+                remoteAddress: event.remoteAddress, userAgent: event.userAgent, source: .media, status: event.status,
+                bytes: event.bytes)
+            recorder.record(entry)
         }, isCurrent: { revisions.isCurrent($0) })
     configuration.trustedProxies = services.config.trustedProxies
     let server = MediaServer(configuration: configuration, logger: app.logger)
@@ -269,6 +277,26 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
     app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false, background: sweeper))
     app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel
+}
+
+/// Starts the `/metrics` listener (`VIDEOTUBE_METRICS_ADDRESS`) unless it is off.
+public func startMetricsListener(_ app: Application) async throws {
+    let services = app.videotube
+    guard let address = services.config.metricsAddress else { return }
+    let listener = MetricsListener(host: address.host, port: address.port, logger: app.logger) { [weak app] in
+        guard let app else { return [] }
+        return await services.metrics.scrape(services: services, db: app.db)
+    }
+    let channel: NIOCore.Channel
+    do {
+        channel = try await listener.start(group: app.eventLoopGroup)
+    } catch {
+        throw ConfigError(
+            variable: "VIDEOTUBE_METRICS_ADDRESS",
+            message: "cannot listen on \(address.host):\(address.port) (\(error)); choose a free port (each process on a machine needs its own) or set it to off")
+    }
+    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false))
+    app.logger.notice("Metrics on http://\(address.host):\(channel.localAddress?.port ?? address.port)/metrics")
 }
 
 /// Starts the processing workers (after taking back this node's interrupted jobs) and stops them at shutdown.

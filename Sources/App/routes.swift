@@ -3,6 +3,12 @@ import Vapor
 
 /// The one route map: the site's table of contents.
 func routes(_ app: Application) throws {
+    do {  // operations: for load balancers (metrics have a listener of their own)
+        let operations = OperationsController()
+        app.get("healthz", use: operations.health)
+        app.get("readyz", use: operations.ready)
+    }
+
     do {  // pages
         let pages = PageController()
         app.get(SiteURL.home.pathComponents, use: pages.home)

@@ -83,6 +83,8 @@ public protocol MediaStorage: Sendable {
     func deleteFolder(_ key: String)
     /// Bytes of the files in a folder, all levels down (0 when it is not there).
     func folderSize(_ key: String) -> Int64
+    /// Whether objects can be written now (readiness checks).
+    func isReachable() -> Bool
 }
 
 /// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).
@@ -141,6 +143,12 @@ public struct LocalDiskStorage: MediaStorage {
     public func deleteFolder(_ key: String) {
         guard let path = try? localPath(for: key) else { return }
         try? FileManager.default.removeItem(atPath: path)
+    }
+
+    /// The root folder is there and writable.
+    public func isReachable() -> Bool {
+        var st = stat()
+        return stat(root, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR && access(root, W_OK) == 0
     }
 
     public func folderSize(_ key: String) -> Int64 {

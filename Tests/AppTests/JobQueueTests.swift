@@ -29,6 +29,31 @@ struct JobQueueTests {
         }
     }
 
+    @Test("Workers racing over several jobs each get a different one, and every job is taken once")
+    func claimsSpreadOverJobs() async throws {
+        try await withApp { app in
+            // given: three videos waiting to be processed
+            var ids: Set<Int> = []
+            for _ in 0..<3 { ids.insert(try await Fixtures.importVideo(app)) }
+            let queue = JobQueue(db: app.db)
+
+            // when: six workers claim at once (PostgreSQL: SKIP LOCKED; SQLite: compare-and-set)
+            let claims = try await withThrowingTaskGroup(of: ProcessingJob?.self) { group in
+                for n in 0..<6 { group.addTask { try await queue.claim(node: "worker-\(n)") } }
+                return try await group.reduce(into: [ProcessingJob]()) { if let job = $1 { $0.append(job) } }
+            }
+
+            // then: at most one claim per job, none twice, and what is left is still claimable
+            let claimed = claims.map { $0.$video.id }
+            #expect(Set(claimed).count == claimed.count)
+            #expect(claims.allSatisfy { $0.state == .running && $0.attempts == 1 && $0.claimToken != nil })
+            var rest: [Int] = []
+            while let job = try await queue.claim(node: "late") { rest.append(job.$video.id) }
+            #expect(Set(claimed + rest) == ids)
+            #expect(claimed.count + rest.count == 3)
+        }
+    }
+
     @Test("A job held by a node that died goes back to the queue with its finished steps; the restarted job finishes")
     func orphansResume() async throws {
         try await withApp { app in

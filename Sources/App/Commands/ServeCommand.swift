@@ -31,6 +31,7 @@ struct VideotubeServeCommand: AsyncCommand {
         }
         if let hostname = signature.hostname { app.http.server.configuration.hostname = hostname }
         if let port = signature.port { app.http.server.configuration.port = port }
+        try await startMetricsListener(app)
         try await startMediaListener(app)
         try await startJobRunner(app)
         if !signature.noRTMP { try await startRTMPListener(app) }

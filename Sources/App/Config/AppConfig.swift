@@ -8,6 +8,26 @@ public struct ConfigError: Error, CustomStringConvertible {
     public var description: String { "\(variable): \(message)" }
 }
 
+/// `HOST:PORT` for a listener (`[v6]:port` for IPv6 addresses).
+public struct ListenAddress: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+
+    public init?(_ text: String) {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        guard !host.isEmpty, !host.contains("/"), host.allSatisfy({ $0.isASCII && !$0.isWhitespace }) else { return nil }
+        self.host = host
+        self.port = port
+    }
+}
+
 /// All of Videotube's settings, read once from the environment (flags override host and port).
 public struct AppConfig: Sendable {
     /// Holds the SQLite file, the signing secret and `media/`.
@@ -63,6 +83,14 @@ public struct AppConfig: Sendable {
     /// `VIDEOTUBE_BENCH_FLOOR=on` (benchmarks only): `GET /bench/floor` answers the bytes `/all_videos` answered first,
     /// made once, so a benchmark can tell the stack's cost from a route's.
     public var benchFloor = false
+    /// The folder holding `Resources/` and `Public/` (`VIDEOTUBE_RESOURCES`, or found by `ResourceLocator`);
+    /// nil: looked up when the app is configured.
+    public var resourcesDirectory: String?
+    /// Where `/metrics` listens (`VIDEOTUBE_METRICS_ADDRESS`, default `127.0.0.1:9464`; `off`: nowhere).
+    public var metricsAddress: ListenAddress? = nil
+    /// A running job whose heartbeat is older than this (seconds) is taken back by another worker
+    /// (`VIDEOTUBE_JOB_STALE_SECONDS`, default 60).
+    public var jobStaleSeconds: Int = 60
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -134,6 +162,16 @@ public struct AppConfig: Sendable {
             throw ConfigError(variable: "VIDEOTUBE_LIVE_PLAYER", message: "expected stream, llhls or native, got '\(livePlayer)'")
         }
         let rtmpPort = try integer(env, "VIDEOTUBE_RTMP_PORT", default: 1935, range: 0...65535)
+        let metricsText = env["VIDEOTUBE_METRICS_ADDRESS"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1:9464"
+        var metricsAddress: ListenAddress?
+        if metricsText.lowercased() != "off" {
+            guard let parsed = ListenAddress(metricsText) else {
+                throw ConfigError(
+                    variable: "VIDEOTUBE_METRICS_ADDRESS", message: "expected HOST:PORT such as 127.0.0.1:9464 or [::1]:9464, or off; got '\(metricsText)'")
+            }
+            metricsAddress = parsed
+        }
+        let staleSeconds = try integer(env, "VIDEOTUBE_JOB_STALE_SECONDS", default: 60, range: 3...86400)
         let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
         let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
         var secret: [UInt8] = []
@@ -154,7 +192,10 @@ public struct AppConfig: Sendable {
             nodeID: env["VIDEOTUBE_NODE_ID"].flatMap { $0.isEmpty ? nil : $0 }
                 ?? "\(ProcessInfo.processInfo.hostName):\(port)",
             importAllowPrivate: allowPrivate, importTimeout: importTimeout, rtmpPort: rtmpPort, liveLadder: liveLadder,
-            livePlayer: livePlayer, trustedProxies: trustedProxies, publicURL: publicURL, benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false))
+            livePlayer: livePlayer, trustedProxies: trustedProxies, publicURL: publicURL,
+            benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false),
+            resourcesDirectory: try ResourceLocator.locate(environment: env), metricsAddress: metricsAddress,
+            jobStaleSeconds: staleSeconds)
     }
 
     /// An http(s) base URL without a trailing slash; nil when unset.

@@ -108,6 +108,8 @@ actor ChatHub {
     let limiter = ChatRateLimiter()
 
     private var rooms: [Int: [ObjectIdentifier: ChatClient]] = [:]
+    /// Open chat sockets on this node (for `/metrics`).
+    func socketCount() -> Int { rooms.values.reduce(0) { $0 + $1.count } }
     /// Each room's readers grouped by event loop (made again after a join or leave), so a frame reaches a
     /// thousand readers with one hop per loop instead of one per reader.
     private var byLoop: [Int: [(any EventLoop, [ChatClient])]] = [:]

@@ -1,11 +1,14 @@
 import Fluent
+import SQLKit
 import Foundation
 
 /// The job queue, kept in the database so jobs outlive the process and any node can take them.
 ///
-/// Claiming is portable compare-and-set, no `SELECT … FOR UPDATE`: a worker writes a fresh claim token into a
-/// row only `WHERE state = 'queued' AND attempts = <what it read>`, then reads the row back; the one whose token
-/// is there owns the job. That works the same on SQLite and PostgreSQL, with any number of nodes.
+/// Claiming, on PostgreSQL, is one `UPDATE … WHERE id = (SELECT … FOR UPDATE SKIP LOCKED)`: workers on many
+/// nodes each take a different row without waiting on each other's locks. On SQLite (one writer at a time, so
+/// no row locks to skip) it is compare-and-set: a worker writes a fresh claim token into a row only
+/// `WHERE state = 'queued' AND attempts = <what it read>`, then reads the row back; the one whose token is there
+/// owns the job.
 public struct JobQueue: Sendable {
     public let db: any Database
 
@@ -22,6 +25,21 @@ public struct JobQueue: Sendable {
 
     /// Takes the oldest job that is due, or nil when there is none.
     public func claim(node: String, now: Date = Date()) async throws -> ProcessingJob? {
+        if let sql = db as? any SQLDatabase, sql.dialect.name == "postgresql" {
+            let token = Secrets.token(prefix: "job_")
+            struct Claimed: Decodable { var id: Int }
+            let claimed = try await sql.raw(
+                """
+                UPDATE processing_jobs SET state = 'running', claim_token = \(bind: token), node = \(bind: node),
+                    heartbeat_at = \(bind: now), attempts = attempts + 1
+                WHERE id = (SELECT id FROM processing_jobs WHERE state = 'queued' AND run_after <= \(bind: now)
+                            ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED)
+                RETURNING id
+                """
+            ).first(decoding: Claimed.self)
+            guard let claimed else { return nil }
+            return try await ProcessingJob.find(claimed.id, on: db)
+        }
         let candidates = try await ProcessingJob.query(on: db)
             .filter(\.$state == .queued).filter(\.$runAfter <= now)
             .sort(\.$id).limit(5).all()

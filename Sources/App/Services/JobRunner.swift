@@ -19,6 +19,7 @@ public final class JobRunner: Sendable {
     let logger: Logger
     /// A job whose heartbeat is older than this is taken back by any node.
     let staleAfter: TimeInterval
+    let metrics: ServerMetrics?
     private let state = NIOLockedValueBox(RunState())
 
     private struct RunState {
@@ -29,8 +30,9 @@ public final class JobRunner: Sendable {
 
     public init(
         database: @escaping @Sendable () -> any Database, storage: any MediaStorage, settings: EncoderSettings,
-        workers: Int, node: String, logger: Logger, staleAfter: TimeInterval = 60
+        workers: Int, node: String, logger: Logger, staleAfter: TimeInterval = 60, metrics: ServerMetrics? = nil
     ) {
+        self.metrics = metrics
         self.database = database
         self.storage = storage
         self.settings = settings
@@ -120,6 +122,7 @@ public final class JobRunner: Sendable {
                 }
             }
         }
+        let started = Date()
         let result = await work.result
         beat.cancel()
         await beat.value
@@ -129,11 +132,13 @@ public final class JobRunner: Sendable {
         switch result {
         case .success:
             try await queue.complete(job)
+            metrics?.jobFinished(result: "done", seconds: Date().timeIntervalSince(started))
             logger.info("Video \(videoID) is ready")
         case .failure(let error):
             if error is CancellationError { return true }
             let reason = (error as? ProcessingFailure)?.description ?? "\(error)"
             let final = try await queue.fail(job, reason: reason)
+            metrics?.jobFinished(result: final ? "failed" : "retry", seconds: Date().timeIntervalSince(started))
             logger.warning("Video \(videoID): processing failed (\(final ? "giving up" : "will retry")): \(reason)")
             if final, let video = try await Video.find(videoID, on: db) {
                 // An imported video that already plays as a file stays up; only a new upload fails outright.

@@ -61,6 +61,9 @@ public final class LiveRegistry: Sendable {
 
     public func isLive(channelID: Int) -> Bool { entries.withLockedValue { $0[channelID] != nil } }
 
+    /// How many channels publish to this node now.
+    public var liveCount: Int { entries.withLockedValue { $0.count } }
+
     /// Drops the channel's publisher, if it has one here.
     public func disconnect(channelID: Int, reason: String) {
         let entry = entries.withLockedValue { $0[channelID] }
