@@ -37,6 +37,8 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
+                // Object storage (S3-compatible) over HTTP, signed with our own SigV4.
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ]
         ),
         /// RTMP ingest, no Vapor and no I/O in the parsers: handshake, chunk streams, AMF0 (fuzzable).
