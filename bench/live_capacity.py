@@ -67,7 +67,7 @@ def measure(binary, publishers=(1, 4, 8), viewers=(50, 150)):
                         "-i", "sine=frequency=440:sample_rate=44100", "-t", "30", "-c:v", "libx264", "-preset", "veryfast", "-b:v", "800k",
                         "-g", "30", "-pix_fmt", "yuv420p", "-c:a", "aac", "-f", "flv", str(clip)], check=True)
         port, media_port, rtmp_port = free_port(), free_port(), free_port()
-        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(work / "data"), "VIDEOTUBE_MEDIA_PORT": str(media_port),
+        env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(work / "data"), "VIDEOTUBE_MEDIA_PORT": str(media_port),
                "VIDEOTUBE_RTMP_PORT": str(rtmp_port), "LOG_LEVEL": "error", "VIDEOTUBE_BCRYPT_COST": "4", "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
         env.pop("DATABASE_URL", None)
         subprocess.run([binary, "user", "create", "bench", "--email", "b@example.com"], env=env, cwd=ROOT, input=PASSWORD + "\n",

@@ -119,7 +119,7 @@ def measure(binary, seconds):
     procs = []
     try:
         port, media_port, rtmp_port = free_port(), free_port(), free_port()
-        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(work / "data"), "VIDEOTUBE_MEDIA_PORT": str(media_port),
+        env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(work / "data"), "VIDEOTUBE_MEDIA_PORT": str(media_port),
                "VIDEOTUBE_RTMP_PORT": str(rtmp_port), "LOG_LEVEL": "error", "VIDEOTUBE_BCRYPT_COST": "4",
                "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
         env.pop("DATABASE_URL", None)

@@ -53,7 +53,7 @@ def timed_upload(cmd, pid):
 
 def start_videotube(binary, data, workers):
     port, media_port = free_port(), free_port()
-    env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
+    env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
            "VIDEOTUBE_TRANSCODE_WORKERS": str(workers), "VIDEOTUBE_BCRYPT_COST": "4"}
     env.pop("DATABASE_URL", None)
     subprocess.run([binary, "user", "create", "bench", "--email", "bench@example.com"], env=env, cwd=ROOT, input=PASSWORD + "\n",

@@ -186,7 +186,7 @@ def videotube(binary, work, name, clip, seconds, connections, database_url=None,
     """Imports the 24 videos, serves them and measures the hot routes, signed out and signed in."""
     data = work / f"data-{name}"
     port, media_port = free_port(), free_port()
-    env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
+    env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
            "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
     env.pop("DATABASE_URL", None)
     if database_url:

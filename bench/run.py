@@ -207,7 +207,7 @@ def main():
         data = work / "data"
         port, media_port, nginx_port = free_port(), free_port(), free_port()
         # No transcoding here: byte serving is measured alone (the pipeline has its own section below).
-        env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
+        env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
                "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
         env.pop("DATABASE_URL", None)
         subprocess.run([args.binary, "import", str(clip), "--channel", "bench", "--title", "Bench"], env=env, cwd=ROOT,

@@ -184,7 +184,7 @@ def http_times(base, qs):
 def run_engine(binary, n, count, rng, words, database_url=None):
     """{query kind: {"api": [...], "sql": [...], "like": [...]}} (milliseconds) for one engine."""
     work = Path(tempfile.mkdtemp(prefix="videotube-bench-search-"))
-    env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(work), "LOG_LEVEL": "error", "VIDEOTUBE_MEDIA_PORT": str(free_port()),
+    env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(work), "LOG_LEVEL": "error", "VIDEOTUBE_MEDIA_PORT": str(free_port()),
            "VIDEOTUBE_TRANSCODE_WORKERS": "0"}
     if database_url:
         # A database of its own on that server, made afresh.

@@ -149,7 +149,15 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
 
     let storage: any MediaStorage
     do {
-        storage = try LocalDiskStorage(root: config.mediaDirectory)
+        if let settings = config.objectStorage {
+            let client = S3Client(
+                location: settings.location, accessKey: settings.accessKey, secretKey: settings.secretKey,
+                sessionToken: settings.sessionToken)
+            // The media folder stays as the staging area and cache of files on their way in and out.
+            storage = try S3Storage(client: client, stagingRoot: config.mediaDirectory, logger: app.logger)
+        } else {
+            storage = try LocalDiskStorage(root: config.mediaDirectory)
+        }
     } catch {
         throw ConfigError(variable: "VIDEOTUBE_DATA_DIR", message: "cannot create the media folder: \(error.localizedDescription)")
     }
@@ -192,6 +200,29 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
 /// Brings the schema up to date; every command that touches the database calls it first.
 public func prepareDatabase(_ app: Application) async throws {
     try await app.autoMigrate()
+    try await prepareStorage(app)
+}
+
+/// Checks that the object store answers (and makes the bucket when it is missing and we may), before anything
+/// is accepted that could not be stored.
+func prepareStorage(_ app: Application) async throws {
+    guard let s3 = app.videotube.storage as? S3Storage else { return }
+    if await !s3.client.bucketReachable() {
+        do {
+            try await s3.client.createBucketIfMissing()
+            app.logger.notice("Object storage: created the bucket \(s3.client.location.bucket)")
+        } catch {
+            throw ConfigError(
+                variable: "VIDEOTUBE_STORAGE",
+                message: "the bucket \(s3.client.location.bucket) at \(s3.client.location.endpoint.absoluteString) does not answer (\(error)); check the endpoint, the bucket name and the credentials")
+        }
+    }
+    // Players fetch HLS segments from the bucket (redirects) in CORS mode; without this rule they cannot.
+    do {
+        try await s3.client.allowBrowserReads()
+    } catch {
+        app.logger.warning("Object storage: could not set the bucket's CORS rule (\(error)); allow GET and HEAD from any origin yourself (docs/DEPLOY.md), or HLS will not play in browsers")
+    }
 }
 
 /// Starts the sendfile media listener in this process and remembers the port it got.

@@ -133,6 +133,21 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.close(promise: nil)
     }
 
+    /// Objects in a bucket are served by the bucket: a redirect to a presigned URL that lives as long as the link
+    /// (the check above — signature, expiry, access revision — still happens here, and the watch log still sees it).
+    private func redirectToStore(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, grant: MediaGrant, contentType: String) {
+        let remaining = Int(max(60, grant.expires - Int64(time(nil))))
+        guard let url = configuration.storage.presignedURL(for: grant.key, expires: remaining, contentType: contentType, disposition: nil) else {
+            return sendText(context, head, 404, "No such media.\n")
+        }
+        configuration.onPlayback?(
+            PlaybackEvent(
+                grant: grant, remoteAddress: peer(context), userAgent: head.headers.first(name: "User-Agent"), status: 302, bytes: 0))
+        sendText(
+            context, head, 302, "Served by the media store: \(url)\n",
+            extra: [("Location", url), ("Cache-Control", "private, max-age=\(min(remaining, 3600))"), ("Access-Control-Allow-Origin", "*")])
+    }
+
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
         let keepAlive = head.isKeepAlive
         guard head.method == .GET || head.method == .HEAD else {
@@ -145,6 +160,9 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return sendText(context, head, 403, "This media link is invalid or has expired: reload the page for a fresh one.\n")
         }
         let grant = link.grant
+        if configuration.storage.isRemote {
+            return redirectToStore(context, head, grant: grant, contentType: link.contentType)
+        }
         // Open first and fstat the descriptor, so size and validators describe the bytes actually sent.
         let handle: NIOFileHandle
         let representation: Representation

@@ -87,6 +87,9 @@ public final class S3Client: Sendable {
         self.multipartThreshold = multipartThreshold
     }
 
+    /// Where presigned URLs point (`scheme://host[:port]`), for a page's Content-Security-Policy.
+    public var origin: String { address("").base }
+
     /// The object's name in the bucket: the prefix, then the storage key.
     public func objectName(_ key: String) -> String { location.prefix.isEmpty ? key : location.prefix + "/" + key }
 
@@ -147,6 +150,22 @@ public final class S3Client: Sendable {
         _ = try? await text(response)
     }
 
+    /// Lets browsers read objects cross-origin (GET and HEAD from any origin, ranges exposed). Presigned URLs are
+    /// the permission; CORS only lets a page's player (`<video crossorigin>`, native HLS, MSE) use the bytes.
+    public func allowBrowserReads() async throws {
+        let xml = "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin><AllowedMethod>GET</AllowedMethod>"
+            + "<AllowedMethod>HEAD</AllowedMethod><AllowedHeader>*</AllowedHeader><ExposeHeader>Content-Range</ExposeHeader>"
+            + "<ExposeHeader>Content-Length</ExposeHeader><ExposeHeader>ETag</ExposeHeader><MaxAgeSeconds>3600</MaxAgeSeconds>"
+            + "</CORSRule></CORSConfiguration>"
+        let md5 = Data(Insecure.MD5.hash(data: Data(xml.utf8))).base64EncodedString()
+        let response = try await send(
+            .PUT, name: "", query: [("cors", "")],
+            headers: [("content-md5", md5), ("content-type", "application/xml"), ("content-length", String(xml.utf8.count))],
+            body: .bytes(ByteBuffer(string: xml)), payloadHash: SigV4Signer.sha256Hex(Data(xml.utf8)))
+        guard response.status == .ok else { throw await failure("PUT bucket CORS", response) }
+        _ = try? await text(response)
+    }
+
     public func head(_ key: String) async throws -> S3Object? {
         let response = try await send(.HEAD, name: objectName(key), payloadHash: SigV4Signer.emptyPayloadHash)
         switch response.status {
@@ -181,6 +200,14 @@ public final class S3Client: Sendable {
             body: fileBody(path, offset: 0, length: size))
         guard response.status == .ok else { throw await failure("PUT \(key)", response) }
         _ = try? await text(response)
+    }
+
+    /// A small object's bytes (playlists); nil when it is not there, an error when larger than `limit`.
+    public func get(_ key: String, upTo limit: Int) async throws -> ByteBuffer? {
+        let response = try await send(.GET, name: objectName(key), payloadHash: SigV4Signer.emptyPayloadHash, timeout: .seconds(30))
+        if response.status == .notFound { return nil }
+        guard response.status == .ok else { throw await failure("GET \(key)", response) }
+        return try await response.body.collect(upTo: limit)
     }
 
     /// Streams an object into a new file at `path` (written to `path.partial`, renamed when whole).

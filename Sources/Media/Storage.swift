@@ -85,6 +85,54 @@ public protocol MediaStorage: Sendable {
     func folderSize(_ key: String) -> Int64
     /// Whether objects can be written now (readiness checks).
     func isReachable() -> Bool
+
+    // Object stores. A file is written at `localPath` (a staging copy), then `store`d; a file to read is
+    // `fetch`ed (a local copy made if needed) and `evict`ed after. On local disk the file is the object, so these
+    // are no-ops (the defaults below), and `presignedURL` is nil: the media listener serves the file itself.
+
+    /// The file written at `localPath(for: key)` is finished: make it the stored object.
+    func store(_ key: String) async throws
+    /// Stores every file now in a folder's staging copy (new and changed ones); the staging copy stays.
+    func storeFolder(_ key: String) async throws
+    /// A local path holding the object's bytes.
+    func fetch(_ key: String) async throws -> String
+    /// A local folder holding every object under `key`.
+    func fetchFolder(_ key: String) async throws -> String
+    /// Drops local copies made by `fetch` / `fetchFolder` or left after `store`.
+    func evict(_ key: String)
+    func evictFolder(_ key: String)
+    /// Size, time and type of a stored object (a request to the store when it is remote).
+    func describe(_ key: String) async -> Representation?
+    /// Bytes stored under a folder.
+    func storedSize(ofFolder key: String) async -> Int64
+    /// A small object's bytes (playlists, captions), nil when missing or larger than `limit`.
+    func readSmall(_ key: String, limit: Int) async -> [UInt8]?
+    /// A URL that serves the object directly from the store for `expires` seconds; nil on local disk.
+    func presignedURL(for key: String, expires: Int, contentType: String?, disposition: String?) -> String?
+    /// Readiness: the store answers.
+    func checkReachable() async -> Bool
+    /// Whether objects live elsewhere than this machine's disk.
+    var isRemote: Bool { get }
+}
+
+extension MediaStorage {
+    public func store(_ key: String) async throws {}
+    public func storeFolder(_ key: String) async throws {}
+    public func fetch(_ key: String) async throws -> String { try localPath(for: key) }
+    public func fetchFolder(_ key: String) async throws -> String { try localPath(for: key) }
+    public func evict(_ key: String) {}
+    public func evictFolder(_ key: String) {}
+    public func describe(_ key: String) async -> Representation? { representation(of: key) }
+    public func storedSize(ofFolder key: String) async -> Int64 { folderSize(key) }
+    public func readSmall(_ key: String, limit: Int) async -> [UInt8]? {
+        guard let representation = representation(of: key), representation.size <= Int64(limit), let path = try? localPath(for: key),
+            let data = FileManager.default.contents(atPath: path)
+        else { return nil }
+        return Array(data)
+    }
+    public func presignedURL(for key: String, expires: Int, contentType: String?, disposition: String?) -> String? { nil }
+    public func checkReachable() async -> Bool { isReachable() }
+    public var isRemote: Bool { false }
 }
 
 /// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).

@@ -79,7 +79,7 @@ def start_server(source_video, tmp_path_factory, name, extra_env=None):
     data = tmp_path_factory.mktemp(name)
     port, media_port, rtmp_port = free_port(), free_port(), free_port()
     env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "warning",
-           "VIDEOTUBE_RTMP_PORT": str(rtmp_port), **(extra_env or {})}
+           "VIDEOTUBE_RTMP_PORT": str(rtmp_port), "VIDEOTUBE_METRICS_ADDRESS": f"127.0.0.1:{free_port()}", **(extra_env or {})}
     if env.get("DATABASE_URL"):
         # A database of its own on the test server, made afresh: servers of one module may run side by side.
         env["DATABASE_URL"] = own_database(env["DATABASE_URL"], name)

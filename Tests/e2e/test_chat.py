@@ -317,7 +317,8 @@ def test_chat_two_nodes_on_postgresql_directly_and_through_nginx(source_video, t
     # Node 2: the same database, its own ports and data directory.
     port2, media2, rtmp2 = free_port(), free_port(), free_port()
     env2 = {**node1.env, "VIDEOTUBE_MEDIA_PORT": str(media2), "VIDEOTUBE_RTMP_PORT": str(rtmp2),
-            "VIDEOTUBE_DATA_DIR": str(tmp_path_factory.mktemp("chat-node2")), "VIDEOTUBE_NODE_ID": "node2"}
+            "VIDEOTUBE_DATA_DIR": str(tmp_path_factory.mktemp("chat-node2")), "VIDEOTUBE_NODE_ID": "node2",
+            "VIDEOTUBE_METRICS_ADDRESS": "off"}
     # Both nodes sign the same way (one secret), as a deployment's nodes do.
     shutil.copy(os.path.join(node1.env["VIDEOTUBE_DATA_DIR"], "secret.key"), os.path.join(env2["VIDEOTUBE_DATA_DIR"], "secret.key"))
     log2 = open(OUT / "server-chat-node2.log", "w")

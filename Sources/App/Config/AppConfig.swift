@@ -28,6 +28,45 @@ public struct ListenAddress: Sendable, Equatable {
     }
 }
 
+/// Where an S3-compatible bucket is and how to sign for it.
+public struct ObjectStorageSettings: Sendable {
+    public var location: S3Location
+    public var accessKey: String
+    public var secretKey: String
+    public var sessionToken: String?
+
+    static func load(_ env: [String: String]) throws -> ObjectStorageSettings? {
+        guard let text = env["VIDEOTUBE_STORAGE"], !text.isEmpty, text != "local" else { return nil }
+        let location: S3Location
+        switch S3Location.parse(text) {
+        case .success(let parsed): location = parsed
+        case .failure(let problem):
+            throw ConfigError(variable: "VIDEOTUBE_STORAGE", message: "\(problem); unset it (or set local) to keep media in the data folder")
+        }
+        var access = env["AWS_ACCESS_KEY_ID"].flatMap { $0.isEmpty ? nil : $0 }
+        var secret = env["AWS_SECRET_ACCESS_KEY"].flatMap { $0.isEmpty ? nil : $0 }
+        if let file = env["VIDEOTUBE_S3_CREDENTIALS_FILE"], !file.isEmpty {
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else {
+                throw ConfigError(variable: "VIDEOTUBE_S3_CREDENTIALS_FILE", message: "cannot read '\(file)'")
+            }
+            for line in text.split(whereSeparator: \.isNewline) {
+                let parts = line.split(separator: "=", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
+                guard parts.count == 2 else { continue }
+                if parts[0].lowercased() == "aws_access_key_id" { access = parts[1] }
+                if parts[0].lowercased() == "aws_secret_access_key" { secret = parts[1] }
+            }
+        }
+        guard let access, let secret else {
+            throw ConfigError(
+                variable: "AWS_ACCESS_KEY_ID",
+                message: "VIDEOTUBE_STORAGE names a bucket but no credentials are set: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or VIDEOTUBE_S3_CREDENTIALS_FILE")
+        }
+        return ObjectStorageSettings(
+            location: location, accessKey: access, secretKey: secret,
+            sessionToken: env["AWS_SESSION_TOKEN"].flatMap { $0.isEmpty ? nil : $0 })
+    }
+}
+
 /// All of Videotube's settings, read once from the environment (flags override host and port).
 public struct AppConfig: Sendable {
     /// Holds the SQLite file, the signing secret and `media/`.
@@ -91,6 +130,10 @@ public struct AppConfig: Sendable {
     /// A running job whose heartbeat is older than this (seconds) is taken back by another worker
     /// (`VIDEOTUBE_JOB_STALE_SECONDS`, default 60).
     public var jobStaleSeconds: Int = 60
+    /// Object storage (`VIDEOTUBE_STORAGE=s3://BUCKET/PREFIX?endpoint=URL&region=R&path_style=1`); nil: the
+    /// local media folder. Credentials from `AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY` (and `AWS_SESSION_TOKEN`),
+    /// or a file named by `VIDEOTUBE_S3_CREDENTIALS_FILE` with `aws_access_key_id = …` and `aws_secret_access_key = …` lines.
+    public var objectStorage: ObjectStorageSettings? = nil
 
     public var mediaDirectory: String { dataDirectory + "/media" }
     public var sqlitePath: String { dataDirectory + "/videotube.sqlite" }
@@ -172,6 +215,7 @@ public struct AppConfig: Sendable {
             metricsAddress = parsed
         }
         let staleSeconds = try integer(env, "VIDEOTUBE_JOB_STALE_SECONDS", default: 60, range: 3...86400)
+        let objectStorage = try ObjectStorageSettings.load(env)
         let allowPrivate = try flag(env, "VIDEOTUBE_IMPORT_ALLOW_PRIVATE", default: false)
         let importTimeout = try integer(env, "VIDEOTUBE_IMPORT_TIMEOUT", default: 1800, range: 5...86400)
         var secret: [UInt8] = []
@@ -195,7 +239,7 @@ public struct AppConfig: Sendable {
             livePlayer: livePlayer, trustedProxies: trustedProxies, publicURL: publicURL,
             benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false),
             resourcesDirectory: try ResourceLocator.locate(environment: env), metricsAddress: metricsAddress,
-            jobStaleSeconds: staleSeconds)
+            jobStaleSeconds: staleSeconds, objectStorage: objectStorage)
     }
 
     /// An http(s) base URL without a trailing slash; nil when unset.

@@ -31,7 +31,7 @@ struct OperationsController {
     func ready(req: Request) async throws -> Response {
         let services = req.services
         let (database, migrations) = await Self.checkDatabase(req.db, newestMigration: services.newestMigration)
-        let storage = services.storage.isReachable() ? "ok" : "unreachable"
+        let storage = await services.storage.checkReachable() ? "ok" : "unreachable"
         let ok = database == "ok" && migrations == "ok" && storage == "ok"
         let body = Readiness(
             status: ok ? "ready" : "unavailable", database: database, migrations: migrations, storage: storage, node: services.config.nodeID)

@@ -84,6 +84,7 @@ struct PageController {
             video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
             subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))
         page.replayChat = try await ChatReplay.find(id, on: req.db) != nil
+        page.crossOrigin = req.services.storage.isRemote
         page.rating = try await req.ratingBox(videoID: id)
         return try await req.render("watch", page).encodeResponse(for: req)
     }

@@ -67,6 +67,10 @@ extension Request {
     ) async throws -> Response {
         let req = self
         let services = req.services
+        // Live segments stay on the publishing node's disk (`live/…`); everything else may be in a bucket.
+        if services.storage.isRemote, !key.hasPrefix("live/") {
+            return try await sendRemote(key: key, what: what, extra: extra, missing: missing, served: served)
+        }
         guard let representation = services.storage.representation(of: key),
             let path = try? services.storage.localPath(for: key)
         else {
@@ -116,6 +120,36 @@ extension Request {
                 }
             }, count: length)
         return Response(status: status, headers: headers, body: body)
+    }
+
+    /// `sendStored` for objects in a bucket: playlists and captions (small, and naming their neighbours by relative
+    /// URLs, which must resolve here) are read and answered by the app; everything else is a redirect to a
+    /// presigned URL, so the bytes go from the store to the viewer.
+    private func sendRemote(
+        key: String, what: String, extra: HTTPHeaders, missing: String?, served: (@Sendable (Int, Int64) -> Void)?
+    ) async throws -> Response {
+        let storage = services.storage
+        let fileExtension = Media.StorageKey.fileExtension(of: key)
+        if ["m3u8", "vtt"].contains(fileExtension) {
+            guard let bytes = await storage.readSmall(key, limit: 4 << 20) else {
+                throw Abort(.notFound, reason: missing ?? "\(what) is missing; its owner may re-upload it")
+            }
+            var headers = extra
+            headers.replaceOrAdd(name: .contentType, value: MIMEType.forExtension(fileExtension))
+            served?(200, Int64(bytes.count))
+            return Response(status: .ok, headers: headers, body: .init(buffer: ByteBuffer(bytes: bytes)))
+        }
+        let lifetime = Int(services.config.mediaURLLifetime)
+        guard
+            let url = storage.presignedURL(
+                for: key, expires: lifetime, contentType: MIMEType.forExtension(fileExtension),
+                disposition: extra.first(name: .contentDisposition))
+        else { throw Abort(.notFound, reason: missing ?? "\(what) is missing") }
+        served?(302, 0)
+        var headers = HTTPHeaders()
+        headers.replaceOrAdd(name: .location, value: url)
+        headers.replaceOrAdd(name: .cacheControl, value: "private, max-age=\(min(lifetime, 3600))")
+        return Response(status: .found, headers: headers)
     }
 
     /// What `sendStored` reports a served request with: the watch log's entry for this viewer, or nil when the

@@ -1,3 +1,4 @@
+import Media
 import NIOConcurrencyHelpers
 import Vapor
 
@@ -16,7 +17,10 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
         if isHTML {
             response.headers.replaceOrAdd(name: "X-Frame-Options", value: "DENY")
             response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-            response.headers.replaceOrAdd(name: "Content-Security-Policy", value: policy(media: request.mediaLinks.base))
+            // Objects in a bucket are fetched from the bucket's own origin (presigned redirects).
+            let store = (request.services.storage as? S3Storage)?.client.origin
+            response.headers.replaceOrAdd(
+                name: "Content-Security-Policy", value: policy(media: store.map { request.mediaLinks.base + " " + $0 } ?? request.mediaLinks.base))
         }
         // Pages and JSON hold per-user data and absolute URLs: no shared cache may keep them.
         if (isHTML || type.hasPrefix("application/json")) && !response.headers.contains(name: .cacheControl) {
@@ -37,7 +41,7 @@ struct SecurityHeadersMiddleware: AsyncMiddleware {
     static func policy(media: String) -> String {
         [
             "default-src 'self'", "script-src 'self'", "style-src 'self'", "img-src 'self' data: \(media)",
-            "media-src 'self' blob: \(media)", "connect-src 'self'", "object-src 'none'", "base-uri 'self'",
+            "media-src 'self' blob: \(media)", "connect-src 'self' \(media)", "object-src 'none'", "base-uri 'self'",
             "form-action 'self'", "frame-ancestors 'none'",
         ].joined(separator: "; ")
     }

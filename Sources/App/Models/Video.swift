@@ -110,9 +110,11 @@ public final class Video: Model, @unchecked Sendable {
     }
 
     /// Bytes of every stored file and folder of this video (what its owner's quota counts).
-    public func storedFiles(in storage: any MediaStorage) -> Int64 {
-        [mediaKey, thumbnailKey].compactMap { $0 }.reduce(Int64(0)) { $0 + (storage.representation(of: $1)?.size ?? 0) }
-            + (assetsKey.map(storage.folderSize) ?? 0)
+    public func storedFiles(in storage: any MediaStorage) async -> Int64 {
+        var total: Int64 = 0
+        for key in [mediaKey, thumbnailKey].compactMap({ $0 }) { total += await storage.describe(key)?.size ?? 0 }
+        if let assetsKey { total += await storage.storedSize(ofFolder: assetsKey) }
+        return total
     }
 
     /// Whether anyone may stream it by link: playable, not private, not taken down.

@@ -64,6 +64,7 @@ public struct DemoSeeder: Sendable {
         for channel in Self.channels {
             let (key, path) = try storage.reserve(prefix: "logos", fileExtension: "png")
             try await FFmpeg.generateLogo(to: path, color: channel.color)
+            try await storage.store(key)
             logos.append(key)
         }
         let now = Date()

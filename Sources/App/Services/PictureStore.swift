@@ -8,6 +8,7 @@ enum PictureStore {
         let (key, path) = try storage.reserve(prefix: prefix, fileExtension: "jpg")
         do {
             try await FFmpeg.processImage(upload, kind: kind, to: path)
+            try await storage.store(key)
         } catch {
             storage.delete(key)
             if let problem = error as? ImageError { throw PictureRefused(kind: kind, problem: problem) }

@@ -31,7 +31,7 @@ public final class ServerMetrics: Sendable {
         self.registry = registry
         mediaBytes = registry.makeCounter(name: "videotube_media_bytes_total", help: "Bytes of media responses sent by the media listener")
         mediaResponses = Dictionary(
-            uniqueKeysWithValues: [200, 206, 304, 403, 404, 410, 416].map {
+            uniqueKeysWithValues: [200, 206, 302, 304, 403, 404, 410, 416].map {
                 ($0, registry.makeCounter(name: "videotube_media_responses_total", labels: [("status", String($0))], help: "Media listener responses by status"))
             })
         transcodeSeconds = registry.makeDurationHistogram(
@@ -95,7 +95,7 @@ public final class ServerMetrics: Sendable {
         }
         let elapsed = ContinuousClock.now - started
         databaseSeconds.set(to: Double(elapsed.components.attoseconds) / 1e18 + Double(elapsed.components.seconds))
-        storageUp.set(to: services.storage.isReachable() ? 1.0 : 0.0)
+        storageUp.set(to: await services.storage.checkReachable() ? 1.0 : 0.0)
         return registry.emitToBuffer()
     }
 }

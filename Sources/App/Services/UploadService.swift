@@ -162,11 +162,18 @@ public struct UploadService: Sendable {
             storage.delete(fileKey)
             throw StorageError.io("could not move the upload into place: \(error.localizedDescription)")
         }
+        let size = storage.representation(of: target.key)?.size ?? probe.size
+        do {
+            try await storage.store(target.key)
+        } catch {
+            storage.delete(target.key)
+            throw error
+        }
         let chosen = title?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
         let video = Video(
             channelID: try channel.requireID(), title: chosen.isEmpty ? VideoLimits.title(fromFilename: filename) : chosen,
             description: description, mediaKey: target.key, thumbnailKey: nil, duration: probe.duration,
-            size: storage.representation(of: target.key)?.size ?? probe.size, width: probe.width, height: probe.height,
+            size: size, width: probe.width, height: probe.height,
             mimeType: probe.container.mimeType, videoCodec: probe.videoCodec, audioCodec: probe.audioCodec,
             visibility: visibility, status: .processing)
         do {

@@ -55,8 +55,10 @@ public struct VideoImporter: Sendable {
                 of: MediaInput(path: try storage.localPath(for: mediaKey), container: probe.container), duration: probe.duration,
                 to: thumb.path)
 
-            let channel = try await channelFor(handle: handle, options)
             let size = storage.representation(of: mediaKey)?.size ?? probe.size
+            try await storage.store(thumb.key)
+            try await storage.store(mediaKey)
+            let channel = try await channelFor(handle: handle, options)
             let title = options.title.flatMap { $0.isEmpty ? nil : $0 } ?? VideoLimits.title(fromFilename: path)
             let video = Video(
                 channelID: try channel.requireID(), title: title, description: options.description,

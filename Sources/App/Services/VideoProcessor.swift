@@ -49,7 +49,14 @@ public struct VideoProcessor: Sendable {
         guard let container = VideoContainer(storageKey: video.mediaKey) else {
             throw ProcessingFailure("the stored file is not in a video container Videotube reads")
         }
-        let input = MediaInput(path: try storage.localPath(for: video.mediaKey), container: container)
+        // From an object store, the input and what earlier attempts made are fetched to this node first.
+        let inputPath: String
+        do {
+            inputPath = try await storage.fetch(video.mediaKey)
+        } catch {
+            throw ProcessingFailure("the uploaded file could not be read from storage: \(error)")
+        }
+        let input = MediaInput(path: inputPath, container: container)
         guard FileManager.default.fileExists(atPath: input.path) else {
             throw ProcessingFailure("the uploaded file is missing from storage")
         }
@@ -57,7 +64,8 @@ public struct VideoProcessor: Sendable {
             video.assetsKey = try storage.reserveFolder(prefix: "assets").key
             try await video.save(on: db)
         }
-        let folder = try storage.localPath(for: video.assetsKey!)
+        let assetsKey = video.assetsKey!
+        let folder = try await storage.fetchFolder(assetsKey)
         try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
         let ladder = HLSLadder.plan(sourceWidth: video.width, sourceHeight: video.height, settings: settings)
         let hasAudio = video.audioCodec != nil
@@ -80,6 +88,7 @@ public struct VideoProcessor: Sendable {
             case "thumbnail":
                 let thumb = try storage.reserve(prefix: "thumbnails", fileExtension: "jpg")
                 try await FFmpeg.thumbnail(of: input, duration: video.duration, to: thumb.path)
+                try await storage.store(thumb.key)
                 // Only into an empty slot: the owner may have chosen a thumbnail of their own meanwhile.
                 let sql = try db.sql()
                 try await sql.update(Video.schema).set("thumbnail_key", to: SQLBind(thumb.key))
@@ -91,27 +100,36 @@ public struct VideoProcessor: Sendable {
                 let board = Storyboard(duration: video.duration)
                 try await runFFmpeg(board.arguments(input: input, output: "\(folder)/storyboard.jpg"), video.duration, report)
                 try write(board.webVTT(spriteURL: "storyboard.jpg", duration: video.duration), to: "\(folder)/storyboard.vtt")
+                try await storage.storeFolder(assetsKey)
                 video.hasStoryboard = true
                 try await video.save(on: db)
             case "mp4":
                 try await makeDownloadFile(video, input: input, folder: folder, top: ladder.last!, hasAudio: hasAudio, report)
+                storage.evict(video.mediaKey)
             default:
                 guard let rendition = ladder.first(where: { "hls-\($0.name)" == step.name }) else { continue }
                 try await runFFmpeg(
                     HLSLadder.renditionArguments(
                         input: input, rendition: rendition, folder: folder, hasAudio: hasAudio, settings: settings),
                     video.duration, report)
+                // The rendition's files go up before the master playlist that names them.
+                try await storage.storeFolder(assetsKey)
                 try await publish(video, ladder: ladder, upTo: rendition, folder: folder, hasAudio: hasAudio)
+                try await storage.storeFolder(assetsKey)
             }
             try await queue.finishStep(job, step.name)
             doneWeight += step.weight
         }
         // A restarted job may find every step done but the flags not yet set.
         try await publish(video, ladder: ladder, upTo: ladder.last!, folder: folder, hasAudio: hasAudio)
+        try await storage.storeFolder(assetsKey)
         video.status = .ready
         video.failureReason = nil
-        video.storedBytes = video.storedFiles(in: storage)
+        video.storedBytes = await video.storedFiles(in: storage)
         try await video.save(on: db)
+        // Object stores: this node's copies were only working files.
+        storage.evict(video.mediaKey)
+        storage.evictFolder(assetsKey)
     }
 
     /// Rewrites the master playlist with every finished rendition (atomically: write, then rename) and records them.
@@ -141,8 +159,11 @@ public struct VideoProcessor: Sendable {
         }
         let from = copySource ? input : MediaInput.hlsPlaylist("\(folder)/\(top.name).m3u8")
         let output = try storage.reserve(prefix: "videos", fileExtension: "mp4")
+        let size: Int64?
         do {
             try await runFFmpeg(HLSLadder.faststartArguments(input: from, output: output.path, hasAudio: hasAudio), video.duration, report)
+            size = storage.representation(of: output.key)?.size
+            try await storage.store(output.key)
         } catch {
             storage.delete(output.key)
             throw error
@@ -150,7 +171,7 @@ public struct VideoProcessor: Sendable {
         let old = video.mediaKey
         video.mediaKey = output.key
         video.mimeType = "video/mp4"
-        video.size = storage.representation(of: output.key)?.size ?? video.size
+        video.size = size ?? video.size
         if !copySource {
             video.videoCodec = "h264"
             if hasAudio { video.audioCodec = "aac" }

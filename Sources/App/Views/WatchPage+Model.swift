@@ -28,6 +28,9 @@ struct WatchPage: Encodable {
     var visibility: String
     /// The HLS master playlist, once the first rendition is published; the player prefers it.
     var hlsURL: String?
+    /// Media comes from an object store by redirect: the player fetches in CORS mode, which native HLS needs to
+    /// take a playlist from this site and segments from the bucket.
+    var crossOrigin = false
     /// Quality choices, highest first (`720p`, `480p` …), each a rendition playlist.
     var qualities: [Quality]
     var storyboardURL: String?
