@@ -20,6 +20,7 @@ public struct AppServices: Sendable {
     /// Background processing (transcodes); workers start with `serve`.
     public let jobs: JobRunner
     let uploadLocks = UploadLocks()
+    let uploadCoverage = LocalUploadCoverage()
     /// Access revisions of videos, so the media listener refuses URLs made before a privacy change or takedown.
     public let mediaRevisions = MediaRevisions()
     /// Responses every signed-out visitor gets alike, until the catalog changes.

@@ -190,14 +190,18 @@ public final class S3Client: Sendable {
 
     /// Uploads a file: one PUT, or a multipart upload when it is larger than `multipartThreshold`.
     public func put(_ key: String, file path: String, contentType: String) async throws {
-        let size = try Self.fileSize(path)
-        if size > multipartThreshold {
-            try await putMultipart(key, file: path, size: size, contentType: contentType)
+        try await put(key, file: path, offset: 0, length: try Self.fileSize(path), contentType: contentType)
+    }
+
+    /// Uploads bytes `offset..<offset+length` of a file as one object.
+    public func put(_ key: String, file path: String, offset: Int64, length: Int64, contentType: String) async throws {
+        if length > multipartThreshold {
+            try await putMultipart(key, file: path, offset: offset, size: length, contentType: contentType)
             return
         }
         let response = try await send(
-            .PUT, name: objectName(key), headers: [("content-type", contentType), ("content-length", String(size))],
-            body: fileBody(path, offset: 0, length: size))
+            .PUT, name: objectName(key), headers: [("content-type", contentType), ("content-length", String(length))],
+            body: fileBody(path, offset: offset, length: length))
         guard response.status == .ok else { throw await failure("PUT \(key)", response) }
         _ = try? await text(response)
     }
@@ -333,14 +337,14 @@ public final class S3Client: Sendable {
         _ = try? await send(.DELETE, name: objectName(key), query: [("uploadId", uploadID)], payloadHash: SigV4Signer.emptyPayloadHash)
     }
 
-    private func putMultipart(_ key: String, file path: String, size: Int64, contentType: String) async throws {
+    private func putMultipart(_ key: String, file path: String, offset start: Int64, size: Int64, contentType: String) async throws {
         let id = try await createMultipartUpload(key, contentType: contentType)
         do {
             var parts: [(number: Int, etag: String)] = []
             var offset: Int64 = 0
             while offset < size {
                 let length = min(partSize, size - offset)
-                let etag = try await uploadPart(key, uploadID: id, number: parts.count + 1, file: path, offset: offset, length: length)
+                let etag = try await uploadPart(key, uploadID: id, number: parts.count + 1, file: path, offset: start + offset, length: length)
                 parts.append((parts.count + 1, etag))
                 offset += length
             }

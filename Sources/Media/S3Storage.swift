@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -143,4 +144,33 @@ public final class S3Storage: MediaStorage {
     }
 
     public func checkReachable() async -> Bool { await client.bucketReachable() }
+
+    public func storeRegion(of source: String, offset: Int64, length: Int64, as key: String) async throws {
+        guard StorageKey.isValid(source), StorageKey.isValid(key) else { throw StorageError.invalidKey }
+        try await client.put(key, file: try localPath(for: source), offset: offset, length: length, contentType: "application/octet-stream")
+    }
+
+    public func list(folder key: String) async throws -> [String] {
+        guard StorageKey.isValid(key) else { throw StorageError.invalidKey }
+        return try await client.list(prefix: key + "/").map(\.key).sorted()
+    }
+
+    /// Downloads the object to a temporary file beside `path`, then appends it (streamed by the OS).
+    public func append(_ key: String, into path: String) async throws {
+        let piece = path + ".piece"
+        defer { unlink(piece) }
+        try await client.download(key, to: piece)
+        // Blocking file I/O, so on NIO's I/O thread pool rather than a task's thread.
+        try await NIOThreadPool.singleton.runIfActive {
+            guard let input = FileHandle(forReadingAtPath: piece), let output = FileHandle(forWritingAtPath: path) else {
+                throw StorageError.io("cannot open \(path) to put an upload together")
+            }
+            defer {
+                try? input.close()
+                try? output.close()
+            }
+            try output.seekToEnd()
+            while let chunk = try input.read(upToCount: 1 << 20), !chunk.isEmpty { try output.write(contentsOf: chunk) }
+        }
+    }
 }

@@ -113,6 +113,12 @@ public protocol MediaStorage: Sendable {
     func checkReachable() async -> Bool
     /// Whether objects live elsewhere than this machine's disk.
     var isRemote: Bool { get }
+    /// Stores bytes `offset..<offset+length` of the staged file `source` as the object `key` (a piece of an upload).
+    func storeRegion(of source: String, offset: Int64, length: Int64, as key: String) async throws
+    /// Keys under a folder, sorted (pieces of an upload).
+    func list(folder key: String) async throws -> [String]
+    /// Copies an object's bytes into an open staged file at `offset` (an upload's pieces put together).
+    func append(_ key: String, into path: String) async throws
 }
 
 extension MediaStorage {
@@ -133,6 +139,9 @@ extension MediaStorage {
     public func presignedURL(for key: String, expires: Int, contentType: String?, disposition: String?) -> String? { nil }
     public func checkReachable() async -> Bool { isReachable() }
     public var isRemote: Bool { false }
+    public func storeRegion(of source: String, offset: Int64, length: Int64, as key: String) async throws {}
+    public func list(folder key: String) async throws -> [String] { [] }
+    public func append(_ key: String, into path: String) async throws {}
 }
 
 /// Media under a root folder on local disk (`$VIDEOTUBE_DATA_DIR/media`).

@@ -103,12 +103,26 @@ struct TusController {
             throw Abort(.payloadTooLarge, reason: "This body has \(declared) bytes but only \(remaining) are left of Upload-Length \(upload.length).")
         }
         let busy = Abort(.conflict, reason: "Another request is writing this upload; wait for it to finish, then ask with HEAD.")
+        let storage = req.services.storage
         let outcome = try await req.services.uploadLocks.withLock(id, otherwise: busy) {
-            let path = try req.services.storage.localPath(for: upload.fileKey)
-            let outcome = await BodyWriter.write(req.body, to: path, at: upload.offset, limit: remaining, pool: req.application.threadPool)
-            upload.offset += outcome.written
-            upload.expiresAt = Date().addingTimeInterval(Self.lifetime)
-            try await upload.save(on: req.db)
+            let path = try storage.localPath(for: upload.fileKey)
+            let start = upload.offset
+            if storage.isRemote {
+                // The upload may have been started, or continued, through another node.
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+            }
+            let outcome = await BodyWriter.write(req.body, to: path, at: start, limit: remaining, pool: req.application.threadPool)
+            guard storage.isRemote else {
+                upload.offset += outcome.written
+                upload.expiresAt = Date().addingTimeInterval(Self.lifetime)
+                try await upload.save(on: req.db)
+                return outcome
+            }
+            guard outcome.written > 0 else { return outcome }
+            guard try await req.uploads.storePiece(of: upload, from: start, count: outcome.written) else {
+                throw Abort(.conflict, reason: "Another request wrote this upload meanwhile; ask with HEAD and resume from there.")
+            }
+            req.services.uploadCoverage.wrote(id, from: start, to: upload.offset)
             return outcome
         }
         if let failure = outcome.failure {
@@ -118,6 +132,11 @@ struct TusController {
         }
         if upload.offset == upload.length {
             guard let channel = try await req.catalog.channel(id: upload.$channel.id) else { throw Abort(.notFound, reason: "The channel of this upload was deleted.") }
+            if storage.isRemote {
+                if !req.services.uploadCoverage.holdsAll(id, length: upload.length) { try await req.uploads.assemblePieces(of: upload) }
+                req.services.uploadCoverage.forget(id)
+                storage.deleteFolder(UploadService.piecesFolder(fileKey: upload.fileKey))
+            }
             do {
                 let video = try await req.uploads.accept(
                     fileKey: upload.fileKey, filename: upload.filename, channel: channel,
@@ -141,7 +160,10 @@ struct TusController {
         let upload = try await ownUpload(req)
         let busy = Abort(.conflict, reason: "A request is still writing this upload; try again in a moment.")
         try await req.services.uploadLocks.withLock(upload.id!, otherwise: busy) {
-            if upload.videoID == nil { req.services.storage.delete(upload.fileKey) }
+            if upload.videoID == nil {
+                req.services.storage.delete(upload.fileKey)
+                if req.services.storage.isRemote { req.services.storage.deleteFolder(UploadService.piecesFolder(fileKey: upload.fileKey)) }
+            }
             try await upload.delete(on: req.db)
         }
         return tus(Response(status: .noContent))

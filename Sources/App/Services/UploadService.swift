@@ -1,4 +1,5 @@
 import Fluent
+import SQLKit
 import Foundation
 import Media
 import Vapor
@@ -231,10 +232,74 @@ public struct UploadService: Sendable {
             fileKey: file.key, filename: filename, channel: channel, title: title, description: description, visibility: visibility)
     }
 
+    // MARK: uploads through several nodes (media in a bucket)
+    //
+    // A node's staging file holds only what reached that node, so each PATCH body is also stored as a piece,
+    // `uploads/ab/<file>/<start>-<end>-<random>.chunk`, before the upload's offset moves (conditionally: of two
+    // nodes writing the same offset, one wins and the other drops its piece). A node that dies mid-PATCH loses only
+    // the unacknowledged bytes; the client asks with HEAD and resumes through any node. The node that receives the
+    // last byte puts the pieces together (unless it already holds them all) and accepts the file as usual.
+
+    /// The folder of an upload's pieces (its staging file's key without `.part`).
+    public static func piecesFolder(fileKey: String) -> String {
+        fileKey.hasSuffix(".part") ? String(fileKey.dropLast(5)) : fileKey + "-pieces"
+    }
+
+    static func pieceKey(fileKey: String, start: Int64, end: Int64) -> String {
+        let token = Secrets.token(prefix: "").lowercased().filter { $0.isLetter || $0.isNumber }.prefix(8)
+        return "\(piecesFolder(fileKey: fileKey))/\(String(format: "%016lld", start))-\(String(format: "%016lld", end))-\(token).chunk"
+    }
+
+    /// Stores bytes `start..<start+count` of the staging file as a piece, then moves the offset from `start` if no
+    /// other request moved it first. False (and the piece removed) when one did.
+    public func storePiece(of upload: Upload, from start: Int64, count: Int64) async throws -> Bool {
+        let key = Self.pieceKey(fileKey: upload.fileKey, start: start, end: start + count)
+        try await storage.storeRegion(of: upload.fileKey, offset: start, length: count, as: key)
+        struct Row: Decodable { var id: String }
+        let moved = try await db.sql().update(Upload.schema)
+            .set("offset", to: SQLBind(start + count))
+            .set("expires_at", to: SQLBind(Date().addingTimeInterval(24 * 3600)))
+            .where("id", .equal, SQLBind(upload.id ?? "")).where("offset", .equal, SQLBind(start))
+            .returning("id").all(decoding: Row.self)
+        guard !moved.isEmpty else {
+            storage.delete(key)
+            return false
+        }
+        upload.offset = start + count
+        return true
+    }
+
+    /// Makes the staging file whole from the stored pieces (in order from byte 0; where two pieces start at the
+    /// same byte, the longer: they hold the same bytes of the same file).
+    public func assemblePieces(of upload: Upload) async throws {
+        let folder = Self.piecesFolder(fileKey: upload.fileKey)
+        var pieces: [(start: Int64, end: Int64, key: String)] = []
+        for key in try await storage.list(folder: folder) {
+            let name = key.split(separator: "/").last.map(String.init) ?? ""
+            let parts = name.split(separator: "-")
+            guard parts.count == 3, let start = Int64(parts[0]), let end = Int64(parts[1]), end > start else { continue }
+            pieces.append((start, end, key))
+        }
+        let path = try storage.localPath(for: upload.fileKey)
+        try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        guard FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) else {
+            throw StorageError.io("cannot create \(path)")
+        }
+        var position: Int64 = 0
+        while position < upload.length {
+            guard let next = pieces.filter({ $0.start == position }).max(by: { $0.end < $1.end }) else {
+                throw StorageError.io("the piece of upload \(upload.id ?? "") from byte \(position) is missing from storage")
+            }
+            try await storage.append(next.key, into: path)
+            position = next.end
+        }
+    }
+
     /// Deletes uploads nobody finished before they expired, with their bytes, and quota holds left behind.
     public static func sweepExpired(db: any Database, storage: any MediaStorage, now: Date = Date()) async throws {
         for upload in try await Upload.query(on: db).filter(\.$expiresAt < now).all() {
             storage.delete(upload.fileKey)
+            if storage.isRemote { storage.deleteFolder(piecesFolder(fileKey: upload.fileKey)) }
             try await upload.delete(on: db)
         }
         try await QuotaReservation.query(on: db).filter(\.$expiresAt < now).delete()
