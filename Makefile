@@ -31,10 +31,12 @@ release: deps
 	swift build -c release
 
 PREFIX ?= /usr/local
+CONFIG ?= release
 # The binary finds its templates and public files in PREFIX/share/videotube (see ResourceLocator).
-install: release
+install: deps
+	swift build -c $(CONFIG)
 	install -d "$(PREFIX)/bin" "$(PREFIX)/share/videotube"
-	install -m 755 .build/release/videotube "$(PREFIX)/bin/videotube"
+	install -m 755 .build/$(CONFIG)/videotube "$(PREFIX)/bin/videotube"
 	rm -rf "$(PREFIX)/share/videotube/Resources" "$(PREFIX)/share/videotube/Public"
 	cp -R Resources Public "$(PREFIX)/share/videotube/"
 	@echo "Installed $(PREFIX)/bin/videotube (data goes to ./data unless VIDEOTUBE_DATA_DIR is set; see docs/DEPLOY.md)"

@@ -6,6 +6,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import time
@@ -246,8 +247,21 @@ http {{
             uploader.upload_chunk()
         patches_on_1 = sample(metrics(env["VIDEOTUBE_METRICS_ADDRESS"]), "http_requests_total", method="PATCH", path="/api/v1/uploads/:id", status="204")
         assert patches_on_1 > 0
+        # Node 1 dies in the middle of a PATCH it is receiving: those bytes were never acknowledged.
+        acknowledged = uploader.offset
+        partial = socket.create_connection(("127.0.0.1", int(port1)), timeout=10)
+        body = clip.read_bytes()[acknowledged:acknowledged + 4 * 1024 * 1024]
+        partial.sendall((f"PATCH /api/v1/uploads/{uploader.url.rsplit('/', 1)[1]} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         f"Authorization: Bearer {token}\r\nTus-Resumable: 1.0.0\r\nUpload-Offset: {acknowledged}\r\n"
+                         f"Content-Type: application/offset+octet-stream\r\nContent-Length: {len(body)}\r\n\r\n").encode()
+                        + body[:len(body) // 2])
+        time.sleep(0.5)
         node1.process.send_signal(signal.SIGKILL)
         node1.process.wait(timeout=10)
+        partial.close()
+        head = urllib.request.Request(uploader.url, method="HEAD", headers={"Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0"})
+        with urllib.request.urlopen(head, timeout=30) as r:  # through the proxy: node 2 answers
+            assert int(r.headers["Upload-Offset"]) == acknowledged
         uploader.upload()
         assert uploader.offset == size
         patches_on_2 = sample(metrics(env2["VIDEOTUBE_METRICS_ADDRESS"]), "http_requests_total", method="PATCH", path="/api/v1/uploads/:id", status="204")
@@ -268,6 +282,7 @@ http {{
         progress = lambda: get_json(f"{site}/api/v1/videos/{video_id}/processing", token)
         wait_for(lambda: progress()["state"] == "running" and progress()["progress"] >= 10, 180, "the worker to be well into the job")
         encoders = children(worker1.pid)
+        assert encoders, "a worker well into a job runs ffmpeg"
         worker1.send_signal(signal.SIGKILL)
         worker1.wait(timeout=10)
         # Its ffmpeg does not outlive it (it writes progress to the dead worker's pipe and stops).

@@ -1,3 +1,4 @@
+import FluentPostgresDriver
 import Vapor
 
 /// Turns every error into a clear answer: JSON `{"error": {"code", "message"}}` for the API, the reference JSON
@@ -27,11 +28,19 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         case let failure as ValidationFailure:
             status = .badRequest
             message = failure.description
+        case _ where Self.isDatabaseOutage(error):
+            // The database is down or restarting: a clear, retryable answer (load balancers and clients know 503),
+            // while the pool reconnects by itself.
+            status = .serviceUnavailable
+            message = "The database is unavailable for a moment; try again shortly."
+            headers.replaceOrAdd(name: .retryAfter, value: "5")
         default:
             status = .internalServerError
             message = "Something went wrong on our side; try again in a moment."
         }
-        if status.code >= 500 {
+        if status == .serviceUnavailable {
+            request.logger.warning("\(request.method) \(request.url.path): database unavailable (\(String(describing: error).prefix(200)))")
+        } else if status.code >= 500 {
             request.logger.error("\(request.method) \(request.url.path): \(String(reflecting: error))")
         }
         let path = request.url.path
@@ -59,3 +68,17 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
     }
 }
 
+extension ErrorRenderingMiddleware {
+    /// Errors that mean "no database right now" rather than a bug: PostgreSQL refusing or dropping connections,
+    /// or shutting down (SQLSTATE classes 08 connection exception and 57 operator intervention).
+    static func isDatabaseOutage(_ error: any Error) -> Bool {
+        guard let psql = error as? PSQLError else { return false }
+        switch psql.code {
+        case .connectionError, .serverClosedConnection, .uncleanShutdown, .poolClosed, .clientClosedConnection: return true
+        case .server:
+            let state = psql.serverInfo?[.sqlState] ?? ""
+            return state.hasPrefix("08") || state.hasPrefix("57")
+        default: return false
+        }
+    }
+}
