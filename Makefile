@@ -4,6 +4,8 @@ PORT ?= 8080
 PG_PORT ?= 55432
 PG_DIR := /tmp/videotube-test-pg-$(PG_PORT)
 TEST_DATABASE_URL := postgres://videotube@127.0.0.1:$(PG_PORT)/videotube_test
+S3_PORT ?= 59000
+TEST_S3 := http://127.0.0.1:$(S3_PORT)
 PYTHON ?= python3
 
 .PHONY: run serve build release install test test-swift test-postgres test-e2e bench fuzz fmt deps test-deps pg-start pg-stop clean help
@@ -22,7 +24,7 @@ deps:
 
 test-deps:
 	@scripts/ensure-packages.sh ffmpeg zlib1g-dev chromium postgresql wrk nginx-light
-	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient, websockets" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy websockets
+	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient, websockets, moto.server, boto3, prometheus_client" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy websockets "moto[server]" boto3 prometheus_client
 
 build:
 	swift build
@@ -47,14 +49,15 @@ run: release
 test: test-deps build
 	swift build --build-tests
 	$(MAKE) --no-print-directory pg-start
-	@mkdir -p test-output; failed=""; \
+	@scripts/s3-test-server.sh start $(S3_PORT)
+	@mkdir -p test-output; failed=""; export VIDEOTUBE_TEST_S3=$(TEST_S3); \
 	step() { name=$$1; shift; echo "== $$name"; "$$@" 2>&1 | tee "test-output/$$name.log"; \
 		[ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$name"; }; \
 	step swift-sqlite swift test --skip-build; \
 	step swift-postgres env DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests; \
 	step e2e-sqlite env VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e; \
-	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat or search or comments"; \
-	$(MAKE) --no-print-directory pg-stop; \
+	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat or search or comments or bucket"; \
+	$(MAKE) --no-print-directory pg-stop; scripts/s3-test-server.sh stop $(S3_PORT); \
 	if [ -n "$$failed" ]; then \
 		echo "== FAILED:$$failed (full logs in test-output/)"; \
 		for name in $$failed; do echo "-- $$name"; grep -E "✘|FAILED|Error|error:|Fatal|assert" "test-output/$$name.log" | grep -v " info " | tail -40; done; \
