@@ -147,7 +147,9 @@ public final class S3Storage: MediaStorage {
 
     public func storeRegion(of source: String, offset: Int64, length: Int64, as key: String) async throws {
         guard StorageKey.isValid(source), StorageKey.isValid(key) else { throw StorageError.invalidKey }
-        try await client.put(key, file: try localPath(for: source), offset: offset, length: length, contentType: "application/octet-stream")
+        try await client.put(
+            key, file: try localPath(for: source), offset: offset, length: length,
+            contentType: MIMEType.forExtension(StorageKey.fileExtension(of: key)))
     }
 
     public func list(folder key: String) async throws -> [String] {

@@ -116,15 +116,29 @@ extension LiveController {
         guard Media.StorageKey.isPlainFileName(file, extensions: ["m3u8", "m4s", "mp4", "jpg"], maxStem: 30) else {
             throw Abort(.notFound, reason: "live streams have index.m3u8, variant playlists, init and .m4s segments, preview.jpg")
         }
-        // Live by the database (any node may hold the publisher) and with a playlist written in the last 15 s.
-        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, channel.liveStartedAt != nil,
-            LiveService.isFresh(folder: "\(req.services.config.liveDirectory)/\(id)")
-        else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
-        // The live folder is inside media storage (`live/{id}/…`), so the usual file serving applies.
+        // Live by the database (any node may hold the publisher) and with a playlist written in the last 15 s: on
+        // this node's disk (it has the publisher, or shares the folder), or else in the bucket the publisher's node
+        // copies its folder to.
+        guard let channel = try await req.catalog.channel(handle: handle), let id = channel.id, channel.liveStartedAt != nil else {
+            throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live")
+        }
+        let storage = req.services.storage
+        let local = LiveService.isFresh(folder: "\(req.services.config.liveDirectory)/\(id)")
         var extra = HTTPHeaders()
         extra.add(name: .cacheControl, value: file.hasSuffix(".m3u8") ? "no-cache" : file.hasSuffix(".jpg") ? "public, max-age=10" : "public, max-age=60")
+        let key = LiveService.storageKey(channelID: id, file: file)
+        if !local, storage.isRemote {
+            guard let playlist = await storage.describe(LiveService.storageKey(channelID: id, file: "index.m3u8")),
+                Date().timeIntervalSince1970 - Double(playlist.lastModified) < 15
+            else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
+            return try await req.sendRemote(
+                key: key, what: "\(file) of @\(handle)", extra: extra, missing: "\(file) is not there (yet): the stream is starting or moved on",
+                served: file.hasSuffix(".m4s") || file.hasSuffix(".mp4") ? req.watchLogger(.live(channelID: id), .live) : nil)
+        }
+        guard local else { throw Abort(.notFound, reason: "@\(handle.prefix(30)) is not live") }
+        // The live folder is inside media storage (`live/{id}/…`), so the usual file serving applies.
         return try await req.sendStored(
-            key: LiveService.storageKey(channelID: id, file: file), what: "\(file) of @\(handle)", extra: extra,
+            key: key, what: "\(file) of @\(handle)", extra: extra,
             missing: "\(file) is not there (yet): the stream is starting or moved on",
             served: file.hasSuffix(".m4s") || file.hasSuffix(".mp4") ? req.watchLogger(.live(channelID: id), .live) : nil)
     }

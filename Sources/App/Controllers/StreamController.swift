@@ -125,7 +125,7 @@ extension Request {
     /// `sendStored` for objects in a bucket: playlists and captions (small, and naming their neighbours by relative
     /// URLs, which must resolve here) are read and answered by the app; everything else is a redirect to a
     /// presigned URL, so the bytes go from the store to the viewer.
-    private func sendRemote(
+    func sendRemote(
         key: String, what: String, extra: HTTPHeaders, missing: String?, served: (@Sendable (Int, Int64) -> Void)?
     ) async throws -> Response {
         let storage = services.storage

@@ -32,6 +32,8 @@ struct LiveAuthorizer: PublishAuthorizer {
             return .reject(code: "NetStream.Publish.BadName", description: "@\(channel.handle) is already live from another encoder.")
         }
         let heartbeat = NIOLockedValueBox<Task<Void, Never>?>(nil)
+        // With media in a bucket, the HLS folder is copied there as it is written, for viewers on other nodes.
+        let mirror = storage.isRemote ? LiveMirror(storage: storage, channelID: channelID, folder: "\(liveRoot)/\(channelID)", logger: logger) : nil
         do {
             let startedAt = Date()
             let record = channel.saveReplays != false
@@ -41,6 +43,7 @@ struct LiveAuthorizer: PublishAuthorizer {
                 onOffline: { [database, registry] in
                     // Offline at once; the replay (ffmpeg finishing its MP4) follows.
                     heartbeat.withLockedValue { $0?.cancel() }
+                    mirror?.stop()
                     registry.release(channelID: channelID)
                     Task {
                         try? await Channel.query(on: database()).set(\.$liveStartedAt, to: nil).set(\.$liveSeenAt, to: nil)
@@ -71,6 +74,7 @@ struct LiveAuthorizer: PublishAuthorizer {
                     }
                 }
             }
+            mirror?.start()
             logger.info("Live: @\(channel.handle) started")
             return .accept(packager)
         } catch {
