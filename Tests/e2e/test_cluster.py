@@ -324,3 +324,59 @@ http {{
         for log in logs:
             log.close()
         stop_server(node1, log1)
+
+
+@pytest.mark.skipif(not os.environ.get("DATABASE_URL"), reason="two app nodes share a PostgreSQL database (make test runs this on PostgreSQL)")
+def test_live_published_to_one_node_plays_on_another_through_the_bucket(source_video, tmp_path_factory):
+    from test_live import publisher
+    prefix = f"live-{uuid.uuid4().hex[:8]}"
+    node1, log1 = start_server(source_video, tmp_path_factory, "live-node1", storage_env(prefix))
+    env2 = {**node1.env, "VIDEOTUBE_DATA_DIR": str(tmp_path_factory.mktemp("live-node2")), "VIDEOTUBE_MEDIA_PORT": str(free_port()),
+            "VIDEOTUBE_RTMP_PORT": str(free_port()), "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_NODE_ID": "live-node2"}
+    shutil.copy(os.path.join(node1.env["VIDEOTUBE_DATA_DIR"], "secret.key"), os.path.join(env2["VIDEOTUBE_DATA_DIR"], "secret.key"))
+    port2 = free_port()
+    node2, log2 = start_process(["serve", "--port", str(port2), "--no-demo", "--no-rtmp"], env2, "server-live-node2")
+    base2 = f"http://127.0.0.1:{port2}"
+    encoder = None
+    try:
+        wait_for(lambda: answers(base2 + "/readyz"), 60, "node 2")
+        token = account(node1.base, node1.env, "liver")
+        assert post_json(node1.base + "/api/v1/channels", {"handle": "bucket-live", "name": "Bucket Live"}, token)[0] == 201
+        key = get_json(node1.base + "/api/v1/channels/@bucket-live/stream-key", token)["stream_key"]
+        encoder = publisher(f"rtmp://127.0.0.1:{node1.env['VIDEOTUBE_RTMP_PORT']}/live/{key}", 60)
+
+        # Node 2 has no publisher and no shared folder: it reads the playlist from the bucket and sends the
+        # player there for segments.
+        playlist = wait_for(lambda: fetch_text(f"{base2}/live/bucket-live/index.m3u8"), 30, "the live playlist on node 2")
+        segment = [line for line in playlist.splitlines() if line.endswith(".m4s")][-1]
+        status, headers = no_redirect(f"{base2}/live/bucket-live/{segment}")
+        assert status == 302 and headers["location"].startswith(S3 + f"/{BUCKET}/{prefix}/live/")
+        probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                                f"{base2}/live/bucket-live/index.m3u8"], capture_output=True, text=True, timeout=60)
+        assert "video" in probe.stdout, probe.stderr
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--autoplay-policy=no-user-gesture-required"])
+            page = browser.new_page()
+            page.goto(f"{base2}/live/bucket-live")
+            page.wait_for_function("document.getElementById('live-player').currentTime > 2", timeout=60_000)
+            browser.close()
+
+        # When the broadcast ends, its objects leave the bucket.
+        encoder.terminate()
+        encoder.wait(timeout=15)
+        wait_for(lambda: not objects(f"{prefix}/live/"), 30, "the live folder to leave the bucket")
+    finally:
+        if encoder and encoder.poll() is None:
+            encoder.kill()
+        node2.terminate()
+        node2.wait(timeout=15)
+        log2.close()
+        stop_server(node1, log1)
+
+
+def fetch_text(url):
+    try:
+        with urllib.request.urlopen(url, timeout=5) as r:
+            return r.read().decode() if r.status == 200 else None
+    except OSError:
+        return None
