@@ -51,20 +51,23 @@ def timed_upload(cmd, pid):
     return seconds, peak, before, out
 
 
-def start_videotube(binary, data, workers):
+def start_videotube(binary, data, workers, extra=None):
+    """`serve` with a user and a channel for benchmarks; SQLite unless `extra` names a DATABASE_URL. Returns the
+    process, its base URL, a token and its environment."""
     port, media_port = free_port(), free_port()
     env = {**os.environ, "VIDEOTUBE_METRICS_ADDRESS": "off", "VIDEOTUBE_DATA_DIR": str(data), "VIDEOTUBE_MEDIA_PORT": str(media_port), "LOG_LEVEL": "error",
            "VIDEOTUBE_TRANSCODE_WORKERS": str(workers), "VIDEOTUBE_BCRYPT_COST": "4"}
     env.pop("DATABASE_URL", None)
+    env.update(extra or {})
     subprocess.run([binary, "user", "create", "bench", "--email", "bench@example.com"], env=env, cwd=ROOT, input=PASSWORD + "\n",
                    check=True, capture_output=True, text=True)
     proc = subprocess.Popen([binary, "serve", "--port", str(port), "--no-demo", "--no-rtmp"], env=env, cwd=ROOT,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     base = f"http://127.0.0.1:{port}"
-    wait_http(base + "/api/v1/videos")
+    wait_http(base + "/readyz", 120)
     token = post(base + "/api/v1/auth/token", {"username": "bench", "password": PASSWORD})["token"]
     post(base + "/api/v1/channels", {"handle": "benchmarks", "name": "Bench"}, token)
-    return proc, base, token
+    return proc, base, token, env
 
 
 def post(url, body, token=None):
@@ -88,31 +91,47 @@ def stop(proc):
         proc.kill()
 
 
-def upload_bench(binary, work, size_mb):
-    """1 GB (by default) through tus to Videotube and through WebDAV PUT to nginx."""
-    body = work / "upload.mp4"
+def padded_clip(path, size_mb):
+    """A real 2-second MP4 padded with random bytes to `size_mb` MB (ffprobe accepts it), read into the page cache."""
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25",
-                    "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(body)], check=True)
-    with open(body, "ab") as f:
+                    "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)], check=True)
+    with open(path, "ab") as f:
         chunk = os.urandom(1 << 20)
         for _ in range(size_mb - 1):
             f.write(chunk)
-    size = body.stat().st_size
-    subprocess.run(["cat", str(body)], stdout=subprocess.DEVNULL, check=True)  # into the page cache for both runs
+    subprocess.run(["cat", str(path)], stdout=subprocess.DEVNULL, check=True)
+    return path
 
-    proc, base, token = start_videotube(binary, work / "up-data", workers=0)
+
+def tus_patch(base, token, body, pid):
+    """Creates a tus upload of `body` and sends it in one PATCH with curl; seconds, the server's peak and starting RSS
+    (MB), its CPU seconds during the PATCH, and the video made."""
+    from run import cpu_seconds, pids_of
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
+                    [("filename", body.name), ("channel", "benchmarks"), ("title", body.stem)])
+    req = urllib.request.Request(base + "/api/v1/uploads", method="POST", headers={
+        "Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(body.stat().st_size), "Upload-Metadata": meta})
+    with urllib.request.urlopen(req, timeout=60) as r:
+        location = r.headers["Location"]
+    cpu0 = cpu_seconds(pids_of(pid))
+    seconds, peak, before, out = timed_upload(
+        ["curl", "-sS", "-X", "PATCH", "-T", str(body), "-D", "-", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}",
+         "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0", "-H", "Content-Type: application/offset+octet-stream",
+         "-H", "Expect:", location], pid)
+    assert "204" in out.splitlines()[0] and "Videotube-Video-Id" in out, out
+    video = int(next(l for l in out.splitlines() if l.lower().startswith("videotube-video-id")).split(":")[1])
+    return {"seconds": seconds, "peak": peak, "before": before, "cpu": cpu_seconds(pids_of(pid)) - cpu0, "video": video}
+
+
+def upload_bench(binary, work, size_mb):
+    """1 GB (by default) through tus to Videotube and through WebDAV PUT to nginx."""
+    body = padded_clip(work / "upload.mp4", size_mb)
+    size = body.stat().st_size
+
+    proc, base, token, _ = start_videotube(binary, work / "up-data", workers=0)
     try:
-        meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
-                        [("filename", "upload.mp4"), ("channel", "benchmarks"), ("title", "Upload bench")])
-        req = urllib.request.Request(base + "/api/v1/uploads", method="POST", headers={
-            "Authorization": f"Bearer {token}", "Tus-Resumable": "1.0.0", "Upload-Length": str(size), "Upload-Metadata": meta})
-        with urllib.request.urlopen(req, timeout=60) as r:
-            location = r.headers["Location"]
-        vt_seconds, vt_peak, vt_before, out = timed_upload(
-            ["curl", "-sS", "-X", "PATCH", "-T", str(body), "-D", "-", "-o", "/dev/null", "-H", f"Authorization: Bearer {token}",
-             "-H", "Tus-Resumable: 1.0.0", "-H", "Upload-Offset: 0", "-H", "Content-Type: application/offset+octet-stream",
-             "-H", "Expect:", location], proc.pid)
-        assert "204" in out.splitlines()[0] and "Videotube-Video-Id" in out, out
+        sent = tus_patch(base, token, body, proc.pid)
+        vt_seconds, vt_peak, vt_before = sent["seconds"], sent["peak"], sent["before"]
     finally:
         stop(proc)
 
@@ -195,7 +214,7 @@ def transcode_bench(binary, work, seconds=30):
             first_by_hand = time.perf_counter() - start
     by_hand = time.perf_counter() - start
 
-    proc, base, token = start_videotube(binary, work / "tx-data", workers=1)
+    proc, base, token, _ = start_videotube(binary, work / "tx-data", workers=1)
     try:
         upload = subprocess.run(
             ["curl", "-sf", "-X", "POST", "-H", f"Authorization: Bearer {token}", "-H", "Content-Type: video/mp4",

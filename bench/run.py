@@ -254,6 +254,11 @@ def main():
             pipeline_lines += chat.markdown(chat.measure(args.binary))
             import search
             pipeline_lines += search.markdown(search.measure(args.binary, database_url=args.postgres))
+            import cluster
+            print("Object storage and workers…", flush=True)
+            pipeline_lines += cluster.markdown(
+                cluster.storage_bench(args.binary, work, 200, args.seconds),
+                cluster.transcode_bench(args.binary, work, args.postgres) if args.postgres else None)
     finally:
         stop_all(procs)
         shutil.rmtree(work, ignore_errors=True)

@@ -135,11 +135,8 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     /// Objects in a bucket are served by the bucket: a redirect to a presigned URL that lives as long as the link
     /// (the check above — signature, expiry, access revision — still happens here, and the watch log still sees it).
-    private func redirectToStore(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, grant: MediaGrant, contentType: String) {
+    private func redirectToStore(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, grant: MediaGrant, url: String) {
         let remaining = Int(max(60, grant.expires - Int64(time(nil))))
-        guard let url = configuration.storage.presignedURL(for: grant.key, expires: remaining, contentType: contentType, disposition: nil) else {
-            return sendText(context, head, 404, "No such media.\n")
-        }
         configuration.onPlayback?(
             PlaybackEvent(
                 grant: grant, remoteAddress: peer(context), userAgent: head.headers.first(name: "User-Agent"), status: 302, bytes: 0))
@@ -160,8 +157,8 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
             return sendText(context, head, 403, "This media link is invalid or has expired: reload the page for a fresh one.\n")
         }
         let grant = link.grant
-        if configuration.storage.isRemote {
-            return redirectToStore(context, head, grant: grant, contentType: link.contentType)
+        if let redirect = link.redirect {
+            return redirectToStore(context, head, grant: grant, url: redirect)
         }
         // Open first and fstat the descriptor, so size and validators describe the bytes actually sent.
         let handle: NIOFileHandle
@@ -257,6 +254,8 @@ final class VerifiedLinks: Sendable {
         var grant: MediaGrant
         var path: String
         var contentType: String
+        /// With media in a bucket: the presigned URL this link redirects to, made once, valid as long as the link.
+        var redirect: String?
     }
 
     static let capacity = 4096
@@ -266,7 +265,10 @@ final class VerifiedLinks: Sendable {
     func link(for target: String, signer: URLSigner, storage: any MediaStorage, now: Int64 = Int64(time(nil))) -> Link? {
         if let known = links.withLockedValue({ $0[target] }) { return known.grant.expires >= now ? known : nil }
         guard let grant = signer.verify(target: target, now: now), let path = try? storage.localPath(for: grant.key) else { return nil }
-        let link = Link(grant: grant, path: path, contentType: MIMEType.forExtension(StorageKey.fileExtension(of: grant.key)))
+        let contentType = MIMEType.forExtension(StorageKey.fileExtension(of: grant.key))
+        let redirect = storage.isRemote
+            ? storage.presignedURL(for: grant.key, expires: Int(max(60, grant.expires - now)), contentType: contentType, disposition: nil) : nil
+        let link = Link(grant: grant, path: path, contentType: contentType, redirect: redirect)
         links.withLockedValue {
             if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
             $0[target] = link

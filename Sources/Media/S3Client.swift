@@ -121,7 +121,12 @@ public final class S3Client: Sendable {
         request.method = method
         for (name, value) in signed where name != "host" { request.headers.add(name: name, value: value) }
         if let body { request.body = body }
-        return try await http.execute(request, timeout: timeout)
+        do {
+            return try await http.execute(request, timeout: timeout)
+        } catch {
+            // The store did not answer (refused, timed out, reset): one error type for "storage unavailable".
+            throw S3Error(operation: "\(method.rawValue) \(name.isEmpty ? location.bucket : name)", status: 0, code: "unreachable", message: String(describing: error))
+        }
     }
 
     /// Reads a small answer (XML) whole, up to 4 MiB.

@@ -34,9 +34,14 @@ public struct SigV4Signer: Sendable {
         var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
         var parts = tm()
         gmtime_r(&seconds, &parts)
-        let day = String(format: "%04d%02d%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
-        return (day + String(format: "T%02d%02d%02dZ", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec)), day)
+        // No `String(format:)`: it is slow on Linux, and the media listener signs a redirect per request.
+        func two(_ n: Int32) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let day = "\(parts.tm_year + 1900)" + two(parts.tm_mon + 1) + two(parts.tm_mday)
+        return (day + "T" + two(parts.tm_hour) + two(parts.tm_min) + two(parts.tm_sec) + "Z", day)
     }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+    private static let upperHexDigits = Array("0123456789ABCDEF".utf8)
 
     /// RFC 3986 percent-encoding of everything but unreserved characters (`A–Z a–z 0–9 - _ . ~`); `/` kept when
     /// `keepSlash` (object keys in paths).
@@ -47,7 +52,9 @@ public struct SigV4Signer: Sendable {
             if isUnreserved(byte) || (keepSlash && byte == 0x2F) {
                 out.unicodeScalars.append(Unicode.Scalar(byte))
             } else {
-                out += String(format: "%%%02X", byte)
+                out.unicodeScalars.append("%")
+                out.unicodeScalars.append(Unicode.Scalar(upperHexDigits[Int(byte >> 4)]))
+                out.unicodeScalars.append(Unicode.Scalar(upperHexDigits[Int(byte & 0x0F)]))
             }
         }
         return out
@@ -93,11 +100,16 @@ public struct SigV4Signer: Sendable {
     func signature(canonicalRequest: String, time: String, day: String) -> String {
         let hashed = Self.hex(SHA256.hash(data: Data(canonicalRequest.utf8)))
         let stringToSign = "AWS4-HMAC-SHA256\n\(time)\n\(scope(day: day))\n\(hashed)"
+        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: signingKey(day: day)))
+    }
+
+    /// The key for a day, region and service: four HMACs from the secret, the same all day.
+    func signingKey(day: String) -> SymmetricKey {
         var key = SymmetricKey(data: Data(("AWS4" + secretKey).utf8))
         for part in [day, region, service, "aws4_request"] {
             key = SymmetricKey(data: Data(HMAC<SHA256>.authenticationCode(for: Data(part.utf8), using: key)))
         }
-        return Self.hex(HMAC<SHA256>.authenticationCode(for: Data(stringToSign.utf8), using: key))
+        return key
     }
 
     /// The `Authorization` header value for a request whose headers already include `host` and `x-amz-date`
@@ -145,7 +157,13 @@ public struct SigV4Signer: Sendable {
     }
 
     public static func hex<D: Sequence>(_ digest: D) -> String where D.Element == UInt8 {
-        digest.map { String(format: "%02x", $0) }.joined()
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(64)
+        for byte in digest {
+            bytes.append(hexDigits[Int(byte >> 4)])
+            bytes.append(hexDigits[Int(byte & 0x0F)])
+        }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     public static func sha256Hex(_ data: some DataProtocol) -> String { hex(SHA256.hash(data: data)) }

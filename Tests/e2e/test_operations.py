@@ -100,11 +100,14 @@ def test_readiness_follows_a_postgresql_outage_and_the_server_reconnects(source_
         srv, log = start_server(source_video, tmp_path_factory, "outage", {"DATABASE_URL": url})
         assert fetch(srv.base + "/readyz")[0] == 200
 
-        statuses, stop = [], threading.Event()
+        statuses, refusals, stop = [], [], threading.Event()
 
         def load():
             while not stop.is_set():
-                statuses.append(fetch(srv.base + "/api/v1/videos")[0])
+                status, body, headers = fetch(srv.base + "/api/v1/videos")
+                statuses.append(status)
+                if status == 503:
+                    refusals.append((json.loads(body)["error"]["code"], headers["Retry-After"]))
                 time.sleep(0.05)
         worker = threading.Thread(target=load)
         worker.start()
@@ -132,6 +135,7 @@ def test_readiness_follows_a_postgresql_outage_and_the_server_reconnects(source_
         assert statuses[-1] == 200 and statuses[0] == 200
         outage = statuses[during - 1:]
         assert set(outage) <= {200, 503}, sorted(set(outage))  # failed requests say "unavailable", none is a 500
+        assert refusals and set(refusals) == {("service_unavailable", "5")}
         assert srv.process.poll() is None
     finally:
         if srv:

@@ -22,6 +22,7 @@ struct ErrorDTO: Content {
         case 416: "range_not_satisfiable"
         case 422: "unprocessable"
         case 429: "too_many_requests"
+        case 503: "service_unavailable"
         default: status.code >= 500 ? "internal_error" : "error"
         }
     }

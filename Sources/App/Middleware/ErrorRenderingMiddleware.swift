@@ -1,4 +1,5 @@
 import FluentPostgresDriver
+import Media
 import Vapor
 
 /// Turns every error into a clear answer: JSON `{"error": {"code", "message"}}` for the API, the reference JSON
@@ -28,6 +29,11 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         case let failure as ValidationFailure:
             status = .badRequest
             message = failure.description
+        case is S3Error:
+            // The object store refused or did not answer; what the request had not finished is not acknowledged.
+            status = .serviceUnavailable
+            message = "Media storage is unavailable for a moment; try again shortly."
+            headers.replaceOrAdd(name: .retryAfter, value: "5")
         case _ where Self.isDatabaseOutage(error):
             // The database is down or restarting: a clear, retryable answer (load balancers and clients know 503),
             // while the pool reconnects by itself.
@@ -39,7 +45,7 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
             message = "Something went wrong on our side; try again in a moment."
         }
         if status == .serviceUnavailable {
-            request.logger.warning("\(request.method) \(request.url.path): database unavailable (\(String(describing: error).prefix(200)))")
+            request.logger.warning("\(request.method) \(request.url.path): unavailable (\(String(describing: error).prefix(300)))")
         } else if status.code >= 500 {
             request.logger.error("\(request.method) \(request.url.path): \(String(reflecting: error))")
         }
