@@ -21,8 +21,11 @@ struct S3ClientTests {
     }
 
     func temporaryFile(bytes: Int) throws -> (path: String, data: Data) {
+        // 64 KiB of random bytes repeated (byte-by-byte generation of megabytes is seconds of CPU in a debug build).
         var g = SystemRandomNumberGenerator()
-        let data = Data((0..<bytes).map { _ in UInt8.random(in: 0...255, using: &g) })
+        let block = (0..<65536).map { _ in UInt8.random(in: 0...255, using: &g) }
+        var data = Data(capacity: bytes)
+        while data.count < bytes { data.append(contentsOf: block.prefix(bytes - data.count)) }
         let path = NSTemporaryDirectory() + "s3test-\(UUID().uuidString)"
         try data.write(to: URL(fileURLWithPath: path))
         return (path, data)

@@ -76,7 +76,11 @@ struct RTMPServerTests {
         process.standardError = errors
         process.standardOutput = FileHandle.nullDevice
         try process.run()
-        let data = await Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }.value
+        // Read on a dispatch thread: a blocking read on one of the (two, on this machine) cooperative threads can
+        // starve the server's own async work while other suites run.
+        let data = await withCheckedContinuation { (done: CheckedContinuation<Data, Never>) in
+            DispatchQueue.global().async { done.resume(returning: errors.fileHandleForReading.readDataToEndOfFile()) }
+        }
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
