@@ -21,6 +21,8 @@ public struct AppServices: Sendable {
     public let jobs: JobRunner
     let uploadLocks = UploadLocks()
     let uploadCoverage = LocalUploadCoverage()
+    /// Methods per route path, for 405 answers.
+    let allowedMethods = AllowedMethods()
     /// Access revisions of videos, so the media listener refuses URLs made before a privacy change or takedown.
     public let mediaRevisions = MediaRevisions()
     /// Responses every signed-out visitor gets alike, until the catalog changes.
@@ -196,6 +198,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.lifecycle.use(ChatLifecycle())
 
     try routes(app)
+    app.videotube.allowedMethods.load(app.routes.all)
 }
 
 /// Brings the schema up to date; every command that touches the database calls it first.

@@ -89,3 +89,31 @@ struct OperationsTests {
         }
     }
 }
+
+@Suite("Methods")
+struct MethodTests {
+    @Test("A known address asked with a method it does not answer is 405 with Allow; an unknown address stays 404")
+    func methodNotAllowed() async throws {
+        try await withApp { app in
+            try await app.testing().test(.PUT, "/api/v1/videos") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD, POST")
+                #expect(res.body.string.contains("\"code\":\"method_not_allowed\""))
+            }
+            try await app.testing().test(.init(rawValue: "TRACE"), "/readyz") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD")
+            }
+            try await app.testing().test(.DELETE, "/@somebody") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD")
+            }
+            try await app.testing().test(.POST, "/no-such-page") { res in #expect(res.status == .notFound) }
+            try await app.testing().test(.GET, "/api/v1/no-such-thing") { res in #expect(res.status == .notFound) }
+            try await app.testing().test(.PUT, "/videos/1/hls/master.m3u8") { res in
+                #expect(res.status == .methodNotAllowed)
+                #expect(res.headers.first(name: .allow) == "GET, HEAD")
+            }
+        }
+    }
+}

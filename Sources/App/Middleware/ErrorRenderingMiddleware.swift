@@ -20,7 +20,13 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         let status: HTTPResponseStatus
         let message: String
         var headers = HTTPHeaders()
+        let allowed = error is RouteNotFound ? request.services.allowedMethods.methods(for: request.url.path) : []
         switch error {
+        case is RouteNotFound where !allowed.isEmpty:
+            // A known address asked with a method it does not answer.
+            status = .methodNotAllowed
+            message = "\(request.method.rawValue) is not answered here; use \(allowed.joined(separator: ", "))."
+            headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", "))
         case let abort as any AbortError:
             status = abort.status
             message = abort.status == .notFound && abort.reason == "Not Found"
@@ -67,9 +73,11 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         do {
             let response = try await request.render("error", page).encodeResponse(for: request)
             response.status = status
+            for (name, value) in headers { response.headers.replaceOrAdd(name: name, value: value) }
             return response
         } catch {
-            return Response(status: status, headers: ["Content-Type": "text/plain; charset=utf-8"], body: .init(string: "\(status.code) \(message)\n"))
+            headers.replaceOrAdd(name: .contentType, value: "text/plain; charset=utf-8")
+            return Response(status: status, headers: headers, body: .init(string: "\(status.code) \(message)\n"))
         }
     }
 }
