@@ -117,7 +117,7 @@ public protocol MediaStorage: Sendable {
     func storeRegion(of source: String, offset: Int64, length: Int64, as key: String) async throws
     /// Keys under a folder, sorted (pieces of an upload).
     func list(folder key: String) async throws -> [String]
-    /// Copies an object's bytes into an open staged file at `offset` (an upload's pieces put together).
+    /// Appends an object's bytes to the local file at `path` (an upload's pieces put together).
     func append(_ key: String, into path: String) async throws
 }
 

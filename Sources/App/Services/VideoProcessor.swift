@@ -105,7 +105,6 @@ public struct VideoProcessor: Sendable {
                 try await video.save(on: db)
             case "mp4":
                 try await makeDownloadFile(video, input: input, folder: folder, top: ladder.last!, hasAudio: hasAudio, report)
-                storage.evict(video.mediaKey)
             default:
                 guard let rendition = ladder.first(where: { "hls-\($0.name)" == step.name }) else { continue }
                 try await runFFmpeg(
