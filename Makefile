@@ -14,7 +14,8 @@ help:
 	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
 	@echo "make test   - install test tools (ffmpeg, chromium, PostgreSQL, Playwright), build, run every suite"
 	@echo "make bench  - side-by-side benchmarks (this server vs nginx), results in docs/BENCHMARKS.md"
-	@echo "make fuzz   - libFuzzer over the RTMP parsers (FUZZ_SECONDS, default 60)"
+	@echo "make fuzz   - libFuzzer over the RTMP, Range, tus, multipart, storage-key and signed-URL parsers (FUZZ_SECONDS each, default 60)"
+	@echo "make check-api - schemathesis against docs/openapi.yaml on a server it starts (CHECK_API_SECONDS, default 600)"
 	@echo "make fmt    - format the Swift sources with swift format"
 	@echo "make install PREFIX=/usr/local - build (release) and install bin/videotube with its files in share/videotube"
 
@@ -54,6 +55,7 @@ test: test-deps build
 	step() { name=$$1; shift; echo "== $$name"; "$$@" 2>&1 | tee "test-output/$$name.log"; \
 		[ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$name"; }; \
 	step swift-sqlite swift test --skip-build; \
+	step fuzz scripts/fuzz.sh 10; \
 	step swift-postgres env DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests; \
 	step e2e-sqlite env VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e; \
 	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat or search or comments or bucket"; \
@@ -78,10 +80,7 @@ bench: test-deps
 
 FUZZ_SECONDS ?= 60
 fuzz:
-	@echo "== libFuzzer over the RTMP handshake, chunk decoder and AMF0 ($(FUZZ_SECONDS) s; FUZZ_SECONDS=N to change)"
-	swiftc -sanitize=fuzzer,address -parse-as-library -O Sources/RTMP/*.swift Fuzz/RTMPFuzz.swift -o .build/fuzz-rtmp
-	@mkdir -p .build/fuzz-corpus && cp Fuzz/corpus/* .build/fuzz-corpus/
-	SWIFT_BACKTRACE=enable=no .build/fuzz-rtmp -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -artifact_prefix=.build/ .build/fuzz-corpus
+	scripts/fuzz.sh $(FUZZ_SECONDS)
 
 fmt:
 	swift format --in-place --recursive Sources Tests Package.swift

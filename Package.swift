@@ -21,7 +21,6 @@ let package = Package(
         .package(url: "https://github.com/vapor/leaf.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/leaf-kit.git", from: "1.14.3"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
-        .package(url: "https://github.com/vapor/multipart-kit.git", from: "4.7.1"),
         .package(url: "https://github.com/adam-fowler/compress-nio.git", from: "1.5.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
@@ -65,8 +64,6 @@ let package = Package(
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "Leaf", package: "leaf"),
                 .product(name: "LeafKit", package: "leaf-kit"),
-                // Multipart uploads parsed as they stream (Vapor's decoder wants the whole body in memory).
-                .product(name: "MultipartKit", package: "multipart-kit"),
                 // URL imports: per-request DNS pinning (`dnsOverride`) after the address check, no redirects followed blindly.
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 // Static assets gzipped once at start (zlib).

@@ -1,6 +1,5 @@
 import Fluent
 import Media
-import MultipartKit
 import NIOCore
 import NIOPosix
 import Vapor
@@ -28,10 +27,15 @@ struct TusController {
         guard let raw = req.headers.first(name: "Upload-Length") else {
             throw Abort(.badRequest, reason: "Send Upload-Length with the file's size in bytes (deferred lengths are not supported).")
         }
-        guard let length = Int64(raw), length > 0 else {
+        guard let length = TusHeaders.size(raw), length > 0 else {
             throw Abort(.badRequest, reason: "Upload-Length must be a positive whole number of bytes, not '\(raw.prefix(30))'.")
         }
-        let metadata = try Self.parseMetadata(req.headers.first(name: "Upload-Metadata") ?? "")
+        let metadata: [String: String]
+        do {
+            metadata = try TusHeaders.metadata(req.headers.first(name: "Upload-Metadata") ?? "")
+        } catch {
+            throw Abort(.badRequest, reason: error.description)
+        }
         try VideoLimits.check(title: metadata["title"], description: metadata["description"], visibility: metadata["visibility"])
         let uploads = req.uploads
         try uploads.checkSize(length: length)
@@ -91,7 +95,10 @@ struct TusController {
         guard upload.videoID == nil else {
             throw Abort(.conflict, reason: "This upload is complete; it became video \(upload.videoID!).")
         }
-        guard let claimed = req.headers.first(name: "Upload-Offset").flatMap(Int64.init), claimed == upload.offset else {
+        guard let claimed = req.headers.first(name: "Upload-Offset").flatMap(TusHeaders.size) else {
+            throw Abort(.badRequest, reason: "Send Upload-Offset with the byte the body starts at (ask with HEAD: it is \(upload.offset)).")
+        }
+        guard claimed == upload.offset else {
             let response = Response(status: .conflict)
             response.headers.replaceOrAdd(name: "Upload-Offset", value: "\(upload.offset)")
             try response.content.encode(
@@ -209,23 +216,5 @@ struct TusController {
             throw Abort(.notFound, reason: "No such upload (it may have expired after a day): start it again.")
         }
         return upload
-    }
-
-    /// `Upload-Metadata: key base64,key2 base64` (tus §creation). Keys are ASCII without spaces or commas.
-    static func parseMetadata(_ header: String) throws -> [String: String] {
-        var out: [String: String] = [:]
-        for pair in header.split(separator: ",") {
-            let parts = pair.trimmingCharacters(in: .whitespaces).split(separator: " ", maxSplits: 1)
-            guard let key = parts.first, !key.isEmpty else { continue }
-            var value = ""
-            if parts.count == 2 {
-                guard let data = Data(base64Encoded: String(parts[1])), let text = String(data: data, encoding: .utf8) else {
-                    throw Abort(.badRequest, reason: "Upload-Metadata value of '\(key.prefix(30))' is not base64-encoded UTF-8.")
-                }
-                value = text
-            }
-            out[String(key)] = value
-        }
-        return out
     }
 }

@@ -1,6 +1,5 @@
 import Fluent
 import Media
-import MultipartKit
 import NIOCore
 import NIOPosix
 import Vapor

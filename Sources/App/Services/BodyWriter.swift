@@ -1,6 +1,5 @@
 import Fluent
 import Media
-import MultipartKit
 import NIOCore
 import NIOPosix
 import Vapor
@@ -42,52 +41,14 @@ enum BodyWriter {
         var sawFile: Bool
     }
 
-    /// Parses a multipart body as it streams: the `fileField` part's bytes go to `path`, small text fields
-    /// (64 KiB in all) are collected.
+    /// Parses a multipart body as it streams (`MultipartScanner`): the `fileField` part's bytes go to `path`, small
+    /// text fields (64 KiB in all) are collected.
     static func writeMultipart(
         _ body: Request.Body, boundary: String, fileField: String, to path: String, limit: Int64, pool: NIOThreadPool
     ) async -> Multipart {
-        final class State {
-            var headers: [String: String] = [:]
-            var fieldBytes: [UInt8] = []
-            var fields: [String: String] = [:]
-            var pending: [ByteBuffer] = []
-            var inFile = false
-            var decided = false
-            var sawFile = false
-            var filename: String?
-            var textTotal = 0
-            var tooMuchText = false
-        }
-        let state = State()
-        let parser = MultipartParser(boundary: boundary)
-        parser.onHeader = { name, value in state.headers[name.lowercased()] = value }
-        parser.onBody = { buffer in
-            if !state.decided {
-                state.decided = true
-                let disposition = state.headers["content-disposition"] ?? ""
-                if Self.parameter("name", in: disposition) == fileField, Self.parameter("filename", in: disposition) != nil {
-                    state.inFile = true
-                    state.sawFile = true
-                    state.filename = Self.parameter("filename", in: disposition)
-                }
-            }
-            if state.inFile {
-                state.pending.append(buffer)
-            } else {
-                state.textTotal += buffer.readableBytes
-                if state.textTotal > 64 << 10 { state.tooMuchText = true } else { state.fieldBytes += buffer.readableBytesView }
-            }
-        }
-        parser.onPartComplete = {
-            if !state.inFile, let name = Self.parameter("name", in: state.headers["content-disposition"] ?? "") {
-                state.fields[name] = String(decoding: state.fieldBytes, as: UTF8.self)
-            }
-            state.headers = [:]
-            state.fieldBytes = []
-            state.inFile = false
-            state.decided = false
-        }
+        var fields: [String: String] = [:]
+        var filename: String?
+        var sawFile = false
         let sink: FileSink
         do {
             sink = try FileSink(path: path, offset: 0, limit: limit, pool: pool)
@@ -95,21 +56,54 @@ enum BodyWriter {
             return Multipart(outcome: Outcome(written: 0, failure: error), fields: [:], filename: nil, sawFile: false)
         }
         defer { sink.close() }
-        do {
-            for try await chunk in body {
-                do {
-                    try parser.execute(chunk)
-                } catch {
-                    throw Abort(.badRequest, reason: "The multipart body is malformed (\(error)).")
-                }
-                if state.tooMuchText { throw Abort(.payloadTooLarge, reason: "The form's text fields are over 64 KiB.") }
-                for buffer in state.pending { try await sink.write(buffer) }
-                state.pending = []
-            }
-        } catch {
-            return Multipart(outcome: Outcome(written: sink.written, failure: error), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
+        func done(_ failure: (any Error)?) -> Multipart {
+            Multipart(outcome: Outcome(written: sink.written, failure: failure), fields: fields, filename: filename, sawFile: sawFile)
         }
-        return Multipart(outcome: Outcome(written: sink.written, failure: nil), fields: state.fields, filename: state.filename, sawFile: state.sawFile)
+        do {
+            var scanner = try MultipartScanner(boundary: boundary)
+            // The part being read: a field's name and bytes so far, or the file.
+            var fieldName: String?
+            var fieldBytes: [UInt8] = []
+            var inFile = false
+            var textTotal = 0
+            for try await chunk in body {
+                for event in try scanner.feed(chunk.readableBytesView) {
+                    switch event {
+                    case .headers(let headers):
+                        let disposition = headers.first(where: { $0.name == "content-disposition" })?.value ?? ""
+                        let name = HeaderValue.parameter("name", in: disposition)
+                        let file = HeaderValue.parameter("filename", in: disposition)
+                        inFile = !sawFile && name == fileField && file != nil
+                        if inFile {
+                            sawFile = true
+                            filename = file
+                        }
+                        fieldName = inFile ? nil : name
+                        fieldBytes = []
+                    case .body(let bytes):
+                        if inFile {
+                            try await sink.write(bytes)
+                        } else {
+                            textTotal += bytes.count
+                            guard textTotal <= 64 << 10 else {
+                                throw Abort(.payloadTooLarge, reason: "The form's text fields are over 64 KiB.")
+                            }
+                            fieldBytes += bytes
+                        }
+                    case .partEnd:
+                        if let fieldName, fields[fieldName] == nil { fields[fieldName] = String(decoding: fieldBytes, as: UTF8.self) }
+                        inFile = false
+                        fieldName = nil
+                    }
+                }
+            }
+            try scanner.finish()
+        } catch let error as Media.MultipartError {
+            return done(Abort(.badRequest, reason: "The multipart body is malformed: \(error)."))
+        } catch {
+            return done(error)
+        }
+        return done(nil)
     }
 
     /// A file written from a position on, each write on the thread pool (disk writes never block an event loop),
@@ -138,18 +132,12 @@ enum BodyWriter {
             written += Int64(buffer.readableBytes)
         }
 
-        func close() { try? handle.close() }
-    }
-
-    /// `name="file"` or `filename="a b.mp4"` from a Content-Disposition value.
-    static func parameter(_ key: String, in header: String) -> String? {
-        for piece in header.split(separator: ";") {
-            let trimmed = piece.trimmingCharacters(in: .whitespaces)
-            guard trimmed.lowercased().hasPrefix(key + "=") else { continue }
-            var value = String(trimmed.dropFirst(key.count + 1))
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            return value
+        func write(_ bytes: ArraySlice<UInt8>) async throws {
+            guard written + Int64(bytes.count) <= limit else { throw BodyWriter.tooLarge(limit) }
+            try await pool.runIfActive { [handle] in try handle.write(contentsOf: bytes) }
+            written += Int64(bytes.count)
         }
-        return nil
+
+        func close() { try? handle.close() }
     }
 }
