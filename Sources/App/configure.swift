@@ -106,6 +106,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
 
     app.http.server.configuration.hostname = config.host
     app.http.server.configuration.port = config.port
+    app.http.server.configuration.idleTimeout = .seconds(config.idleTimeoutSeconds)
     app.routes.defaultMaxBodySize = "1mb"
 
     let encoder = JSONEncoder()
@@ -132,6 +133,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.middleware.use(RouteLoggingMiddleware(logLevel: .debug))
     app.middleware.use(SecurityHeadersMiddleware())
     app.middleware.use(ErrorRenderingMiddleware())
+    app.middleware.use(BodyLimitMiddleware())
     let assets: StaticAssets
     do {
         assets = try StaticAssets(directory: app.directory.publicDirectory)
@@ -238,7 +240,7 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
     try await revisions.refresh(from: app.db)
     var configuration = MediaServer.Configuration(
         host: services.config.host, port: services.config.mediaPort, signer: services.signer,
-        storage: services.storage, responder: services.responder,
+        storage: services.storage, responder: services.responder, idleTimeout: services.config.idleTimeoutSeconds,
         onPlayback: { [metrics = services.metrics] event in
             metrics.mediaServed(status: event.status, bytes: event.bytes)
             // Video files only: thumbnails carry their video's id too, but fetching one is no playback.

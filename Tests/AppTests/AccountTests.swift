@@ -68,9 +68,10 @@ struct AccountTests {
             }
             // the API says the same in JSON, and nothing was created
             let result = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "erin", "email": "erin@example.com", "password": "12345678"])
-            #expect(result.status == .badRequest)
+            #expect(result.status == .unprocessableEntity)
             let message = (result.json["error"] as? [String: Any])?["message"] as? String ?? ""
             #expect(message.contains("too common") && message.contains("entirely numeric"))
+            #expect((result.json["error"] as? [String: Any])?["fields"] as? [String] == ["password"])
             #expect(try await User.query(on: app.db).count() == 0)
         }
     }
@@ -79,10 +80,10 @@ struct AccountTests {
         try await withApp { app in
             try await Accounts.user(app, "frank")
             let taken = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "FRANK", "email": "other@example.com", "password": Accounts.password])
-            #expect(taken.status == .badRequest)
+            #expect(taken.status == .unprocessableEntity)
             #expect(String(describing: taken.json).contains("taken"))
             let email = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "frank2", "email": "Frank@example.com", "password": Accounts.password])
-            #expect(email.status == .badRequest)
+            #expect(email.status == .unprocessableEntity)
             let ok = try await api(app, .POST, "/api/v1/auth/signup", json: ["username": "grace", "email": "grace@example.com", "password": Accounts.password])
             #expect(ok.status == .created && ok.json["username"] as? String == "grace")
         }

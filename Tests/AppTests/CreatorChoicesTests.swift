@@ -17,7 +17,7 @@ struct CreatorChoicesTests {
 
     private func b64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
 
-    @Test("The visibility chosen at upload is the video's from the start, by tus and by a single request; a wrong one is 400")
+    @Test("The visibility chosen at upload is the video's from the start, by tus and by a single request; a wrong one is 422")
     func visibilityAtUpload() async throws {
         try await withApp { app in
             let (token, _) = try await owner(app)
@@ -42,11 +42,11 @@ struct CreatorChoicesTests {
             #expect(plain.json["visibility"] as? String == "public")
             // a visibility that is none of the three is refused before a byte is stored
             let wrong = try await api(app, .POST, "/api/v1/videos?channel=veras&visibility=secret", token: token, body: ByteBuffer(data: file))
-            #expect(wrong.status == .badRequest)
+            #expect(wrong.status == .unprocessableEntity)
             var bad = HTTPHeaders(headers.map { ($0.name, $0.value) })
             bad.replaceOrAdd(name: "Upload-Metadata", value: "channel \(b64("veras")),visibility \(b64("friends"))")
             let refused = try await api(app, .POST, "/api/v1/uploads", token: token, headers: bad)
-            #expect(refused.status == .badRequest)
+            #expect(refused.status == .unprocessableEntity)
             #expect("\(refused.json)".contains("public, unlisted or private"))
             #expect(try await Video.query(on: app.db).count() == 3)
         }

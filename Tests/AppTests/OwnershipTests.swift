@@ -100,13 +100,15 @@ struct OwnershipTests {
             #expect(created.json["links"] as? [String] == ["https://example.com/alice"])
             // a duplicate handle, differently cased, is refused with a message
             let duplicate = try await api(app, .POST, "/api/v1/channels", token: bobToken, json: ["handle": "ALICE.COOKS"])
-            #expect(duplicate.status == .badRequest && String(describing: duplicate.json).contains("is taken"))
+            #expect(duplicate.status == .unprocessableEntity && String(describing: duplicate.json).contains("is taken"))
             // bad settings say what is wrong, all at once
             let bad = try await api(app, .POST, "/api/v1/channels", token: bobToken, json: [
                 "handle": "x", "language": "Klingon", "links": ["javascript:alert(1)"],
             ])
             let message = (bad.json["error"] as? [String: Any])?["message"] as? String ?? ""
-            #expect(bad.status == .badRequest && message.contains("3 to 25") && message.contains("language") && message.contains("not a web link"))
+            #expect(bad.status == .unprocessableEntity && message.contains("3 to 25") && message.contains("language") && message.contains("not a web link"))
+            // the API names the fields at fault beside the message
+            #expect((bad.json["error"] as? [String: Any])?["fields"] as? [String] == ["handle", "language", "links"])
             #expect(try await App.Channel.query(on: app.db).count() == 1)
         }
     }

@@ -150,7 +150,7 @@ struct UploadTests {
         }
     }
 
-    @Test("tus: OPTIONS advertises the extensions; a missing version is 412; termination deletes the bytes")
+    @Test("tus: OPTIONS advertises the extensions; a missing version is 400, another one 412; termination deletes the bytes")
     func tusProtocol() async throws {
         try await withApp { app in
             let token = try await owner(app)
@@ -161,7 +161,10 @@ struct UploadTests {
             #expect(options.headers.first(name: "Tus-Extension")?.contains("termination") == true)
 
             let noVersion = try await api(app, .POST, "/api/v1/uploads", token: token, headers: ["Upload-Length": "100"])
-            #expect(noVersion.status == .preconditionFailed)
+            #expect(noVersion.status == .badRequest)
+            let otherVersion = try await api(
+                app, .POST, "/api/v1/uploads", token: token, headers: ["Upload-Length": "100", "Tus-Resumable": "0.2.2"])
+            #expect(otherVersion.status == .preconditionFailed && otherVersion.headers.first(name: "Tus-Version") == "1.0.0")
 
             var headers = Self.tus
             headers.add(name: "Upload-Length", value: "1000")

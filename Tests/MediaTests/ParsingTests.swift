@@ -32,7 +32,7 @@ struct TusHeaderTests {
     }
 
     @Test("Broken Upload-Metadata is refused with the key named", arguments: [
-        "title not*base64", "title SGVsbG8=,title SGVsbG8=", "title /w==", "title YR==", "title Y",
+        "title not*base64", "title SGVsbG8=,title SGVsbG8=", "title /w==", "title Y",
         "tït\u{00A0}le YQ==",
     ])
     func badMetadata(header: String) {

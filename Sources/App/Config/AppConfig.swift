@@ -98,6 +98,9 @@ public struct AppConfig: Sendable {
     /// The largest upload accepted (bytes), and how much one user may store in all (0: no quota).
     public var maxUploadBytes: Int64 = 10 << 30
     public var userQuotaBytes: Int64 = 0
+    /// Seconds a connection to the site or the media listener may stay silent (no byte read or written) before it
+    /// is closed: half-sent requests (slow-loris) and forgotten keep-alive connections hold nothing for long.
+    public var idleTimeoutSeconds: Int64 = 75
     /// How many videos this server process transcodes at once (0: this node runs no jobs).
     public var transcodeWorkers: Int = 1
     public var encoder = EncoderSettings()
@@ -226,7 +229,8 @@ public struct AppConfig: Sendable {
             }
             secret = Array(value.utf8)
         }
-        return AppConfig(
+        let idleTimeout = try integer(env, "VIDEOTUBE_IDLE_TIMEOUT_SECONDS", default: 75, range: 1...3600)
+        var config = AppConfig(
             dataDirectory: dataDirectory, databaseURL: databaseURL, inMemoryDatabase: false,
             host: env["HOST"].flatMap { $0.isEmpty ? nil : $0 } ?? "127.0.0.1", port: port, mediaPort: mediaPort,
             mediaURL: mediaURL, maxChunkBytes: Int64(maxChunk), watchLog: watchLog, secret: secret,
@@ -240,6 +244,8 @@ public struct AppConfig: Sendable {
             benchFloor: try flag(env, "VIDEOTUBE_BENCH_FLOOR", default: false),
             resourcesDirectory: try ResourceLocator.locate(environment: env), metricsAddress: metricsAddress,
             jobStaleSeconds: staleSeconds, objectStorage: objectStorage)
+        config.idleTimeoutSeconds = Int64(idleTimeout)
+        return config
     }
 
     /// An http(s) base URL without a trailing slash; nil when unset.

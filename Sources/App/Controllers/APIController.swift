@@ -32,7 +32,12 @@ struct APIController {
     /// `?tag=` lists only videos with that tag.
     func videos(req: Request) async throws -> Response {
         let (page, perPage, sort) = try Self.listParameters(req)
-        let tag = try req.query[String.self, at: "tag"].map(VideoLimits.tag)
+        let tag: String?
+        do {
+            tag = try req.query[String.self, at: "tag"].flatMap { $0.isEmpty ? nil : $0 }.map(VideoLimits.tag)
+        } catch let failure as ValidationFailure {
+            throw Abort(.badRequest, reason: failure.description)  // a malformed query, not a rule about a body
+        }
         return try await req.shared("api.videos|\(sort.rawValue)|\(page)|\(perPage)|" + (tag ?? "")) {
             let result = try await req.catalog.listedVideos(channelIDs: nil, tag: tag, sort: sort, page: page, perPage: perPage)
             let links = req.mediaLinks, site = req.siteBase

@@ -14,6 +14,7 @@ struct ChatController {
     /// chat's settings (blocked words only for those who moderate).
     func socketOrSettings(req: Request) async throws -> Response {
         let channel = try await req.channelParameter(idStatus: .badRequest)
+        let since = try req.wholeNumberQuery("since")
         guard req.headers[.upgrade].contains(where: { $0.lowercased().contains("websocket") }) else {
             let standing: ChatService.Standing? = if let user = req.user { try await req.chat.standing(of: user, in: try ChatRoom(channel)) } else { nil }
             return try await settingsDTO(try await req.chat.settings(channelID: channel.requireID()), full: standing?.canModerate == true)
@@ -22,7 +23,6 @@ struct ChatController {
         // The socket keeps only what it needs of the channel and the user, for as long as it is open.
         let room = try ChatRoom(channel)
         let person = try await req.chatUser().map(ChatPerson.init)
-        let since = req.query[Int.self, at: "since"]
         let services = req.services
         let channelID = try channel.requireID()
         let live = channel.liveStartedAt != nil || services.live.isLive(channelID: channelID)
@@ -58,9 +58,9 @@ struct ChatController {
     /// GET /api/v1/channels/:id/chat/messages?before=ID&limit=50 — history, newest first, deleted lines absent.
     func history(req: Request) async throws -> ChatHistoryDTO {
         let channel = try await req.channelParameter(idStatus: .badRequest)
-        let limit = req.query[Int.self, at: "limit"] ?? 50
+        let limit = try req.wholeNumberQuery("limit") ?? 50
         guard (1...100).contains(limit) else { throw Abort(.badRequest, reason: "limit is 1 to 100") }
-        let before = req.query[Int.self, at: "before"]
+        let before = try req.wholeNumberQuery("before")
         let page = try await req.chat.messages(in: try ChatRoom(channel), before: before, limit: limit)
         return ChatHistoryDTO(data: page, next_before: page.count == limit ? page.last?.id : nil)
     }
@@ -85,7 +85,8 @@ struct ChatController {
         let (channel, standing) = try await req.chatStanding()
         let userID = try req.numericID("user_id", status: .badRequest, what: "user")
         struct Body: Content { var seconds: Int? }
-        let body = (try? req.content.decode(Body.self)) ?? Body()
+        // No body bans; a body must be the JSON it says it is.
+        let body = (req.body.data?.readableBytes ?? 0) == 0 ? Body() : try req.content.decode(Body.self)
         try await req.chat.restrict(userID: userID, seconds: body.seconds, in: try ChatRoom(channel), by: standing)
         await req.services.chat.broadcast(try channel.requireID(), ChatClearDTO(user_id: userID))
         return .noContent

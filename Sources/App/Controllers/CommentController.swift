@@ -53,7 +53,7 @@ struct CommentController {
             var pinned: Bool?
         }
         guard let body = try? req.content.decode(Body.self), body.body != nil || body.pinned != nil else {
-            throw Abort(.badRequest, reason: "Send {\"body\": \"new text\"} to edit, or {\"pinned\": true} to pin.")
+            throw Abort(.unprocessableEntity, reason: "Send {\"body\": \"new text\"} to edit, or {\"pinned\": true} to pin.")
         }
         if let text = body.body { try await req.comments.edit(comment, by: user, moderator: moderator, body: text) }
         if let pinned = body.pinned { try await req.comments.pin(comment, pinned, moderator: moderator) }

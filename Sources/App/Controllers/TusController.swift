@@ -34,7 +34,7 @@ struct TusController {
         do {
             metadata = try TusHeaders.metadata(req.headers.first(name: "Upload-Metadata") ?? "")
         } catch {
-            throw Abort(.badRequest, reason: error.description)
+            throw Abort(error.isNotText ? .unprocessableEntity : .badRequest, reason: error.description)
         }
         try VideoLimits.check(title: metadata["title"], description: metadata["description"], visibility: metadata["visibility"])
         let uploads = req.uploads
@@ -200,8 +200,13 @@ struct TusController {
         return response
     }
 
+    /// A missing `Tus-Resumable` is a malformed request (400); another version is 412 with the one we speak (tus §Tus-Resumable).
     private func checkTusVersion(_ req: Request) throws {
-        guard req.headers.first(name: "Tus-Resumable") == Self.tusVersion else {
+        guard let version = req.headers.first(name: "Tus-Resumable") else {
+            throw Abort(.badRequest, headers: ["Tus-Version": Self.tusVersion, "Tus-Resumable": Self.tusVersion],
+                reason: "Send Tus-Resumable: 1.0.0 with every tus request.")
+        }
+        guard version == Self.tusVersion else {
             throw Abort(
                 .preconditionFailed, headers: ["Tus-Version": Self.tusVersion, "Tus-Resumable": Self.tusVersion],
                 reason: "Send Tus-Resumable: 1.0.0; this server speaks tus 1.0.0.")

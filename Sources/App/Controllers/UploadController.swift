@@ -54,6 +54,13 @@ struct UploadController {
                 fields[name] = value
             }
             if let filename = parsed.filename { fields["filename"] = filename }
+            let known: Set<String> = ["channel", "title", "description", "visibility", "file"]
+            if outcome.failure == nil, let unknown = parsed.fields.keys.sorted().first(where: { !known.contains($0) }) {
+                req.services.storage.delete(file.key)
+                throw ValidationFailure(
+                    "The form has a field '\(unknown.prefix(40))' this upload does not take; send file, channel, title, description and visibility.",
+                    field: String(unknown.prefix(40)))
+            }
             if outcome.failure == nil && !parsed.sawFile {
                 req.services.storage.delete(file.key)
                 throw Abort(.badRequest, reason: "The multipart form has no `file` field with the video.")
@@ -67,7 +74,7 @@ struct UploadController {
         }
         guard outcome.written > 0 else {
             req.services.storage.delete(file.key)
-            throw Abort(.badRequest, reason: "The body is empty: send the video file as the body or as the `file` field.")
+            throw Abort(.unprocessableEntity, reason: "The file is empty: send the video file as the body or as the `file` field.")
         }
         let channel: Channel
         do {

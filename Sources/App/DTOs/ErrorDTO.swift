@@ -5,6 +5,8 @@ struct ErrorDTO: Content {
     struct Detail: Content {
         var code: String
         var message: String
+        /// The request fields at fault, when the error is about some (422).
+        var fields: [String]? = nil
     }
     var error: Detail
 
@@ -23,6 +25,7 @@ struct ErrorDTO: Content {
         case 422: "unprocessable"
         case 429: "too_many_requests"
         case 503: "service_unavailable"
+        case 507: "insufficient_storage"
         default: status.code >= 500 ? "internal_error" : "error"
         }
     }

@@ -1,4 +1,5 @@
 import FluentPostgresDriver
+import FluentSQLiteDriver
 import Media
 import Vapor
 
@@ -10,6 +11,10 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
 
     func respond(to request: Request, chainingTo next: any AsyncResponder) async throws -> Response {
         do {
+            if let allowed = request.services.allowedMethods.refusing(request.method, path: request.url.path) {
+                throw Abort(.methodNotAllowed, headers: ["Allow": allowed.joined(separator: ", ")],
+                    reason: "\(request.method.rawValue) is not answered here; use \(allowed.joined(separator: ", ")).")
+            }
             return try await next.respond(to: request)
         } catch {
             return await render(error, for: request)
@@ -20,6 +25,12 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
         let status: HTTPResponseStatus
         let message: String
         var headers = HTTPHeaders()
+        var fields: [String]?
+        let path = request.url.path
+        let wantsJSON = Self.jsonPrefixes.contains { path.hasPrefix($0) }
+            // Live HLS files (`/live/HANDLE/FILE`) are asked for by players, not people; the live page itself is HTML.
+            || (path.hasPrefix("/live/") && path.dropFirst(6).contains("/"))
+            || (request.headers.first(name: .accept)?.contains("application/json") ?? false)
         let allowed = error is RouteNotFound ? request.services.allowedMethods.methods(for: request.url.path) : []
         switch error {
         case is RouteNotFound where !allowed.isEmpty:
@@ -33,8 +44,14 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
                 ? "Nothing is here: check the address." : abort.reason
             headers = abort.headers
         case let failure as ValidationFailure:
-            status = .badRequest
+            // Well-formed, but a value breaks a rule: 422 naming the fields in the API; a form page shows 400.
+            status = wantsJSON ? .unprocessableEntity : .badRequest
             message = failure.description
+            fields = failure.fields.isEmpty ? nil : failure.fields
+        case _ where Self.isOutOfSpace(error):
+            // The disk is full: nothing of this request was kept (the writer removes what it began).
+            status = .insufficientStorage
+            message = "The server has no space left to store this; try again later, or ask its operator to free some."
         case is S3Error:
             // The object store refused or did not answer; what the request had not finished is not acknowledged.
             status = .serviceUnavailable
@@ -50,21 +67,18 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
             status = .internalServerError
             message = "Something went wrong on our side; try again in a moment."
         }
-        if status == .serviceUnavailable {
+        if status == .serviceUnavailable || status == .insufficientStorage {
             request.logger.warning("\(request.method) \(request.url.path): unavailable (\(String(describing: error).prefix(300)))")
         } else if status.code >= 500 {
             request.logger.error("\(request.method) \(request.url.path): \(String(reflecting: error))")
         }
-        let path = request.url.path
-        let wantsJSON = Self.jsonPrefixes.contains { path.hasPrefix($0) }
-            || (request.headers.first(name: .accept)?.contains("application/json") ?? false)
         if !wantsJSON, error is LoginRequired {
             // A browser on a page that needs an account goes to the sign-in page and comes back afterwards.
             let back = request.method == .GET ? request.url.string : "/"
             return request.redirect(to: AuthController.loginURL(next: back))
         }
         if wantsJSON {
-            let body = ErrorDTO(error: .init(code: ErrorDTO.code(for: status), message: message))
+            let body = ErrorDTO(error: .init(code: ErrorDTO.code(for: status), message: message, fields: fields))
             let response = Response(status: status, headers: headers)
             try? response.content.encode(body)
             return response
@@ -83,6 +97,19 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
 }
 
 extension ErrorRenderingMiddleware {
+    /// A write that failed because the file system is full (ENOSPC, or Foundation's out-of-space error over it).
+    static func isOutOfSpace(_ error: any Error) -> Bool {
+        var current: NSError? = error as NSError
+        while let e = current {
+            if e.domain == NSPOSIXErrorDomain && e.code == Int(ENOSPC) { return true }
+            if e.domain == NSCocoaErrorDomain && e.code == NSFileWriteOutOfSpaceError { return true }
+            current = e.userInfo[NSUnderlyingErrorKey] as? NSError
+        }
+        if let io = error as? IOError, io.errnoCode == ENOSPC { return true }
+        if let sqlite = error as? SQLiteError, case .full = sqlite.reason { return true }
+        return false
+    }
+
     /// Errors that mean "no database right now" rather than a bug: PostgreSQL refusing or dropping connections,
     /// or shutting down (SQLSTATE classes 08 connection exception and 57 operator intervention).
     static func isDatabaseOutage(_ error: any Error) -> Bool {

@@ -9,23 +9,28 @@ public enum VideoLimits {
 
     /// What is wrong with a title, a description and a visibility someone gave (nil: not given), as sentences.
     public static func problems(title: String?, description: String?, visibility: String? = nil) -> [String] {
-        var problems: [String] = []
-        if let visibility, !visibility.isEmpty, Visibility(rawValue: visibility) == nil {
-            problems.append("Visibility is public, unlisted or private; '\(visibility.prefix(40))' is none of them.")
-        }
-        if let title, title.count > Self.title {
-            problems.append("A title has at most \(Self.title) characters; this one has \(title.count).")
-        }
-        if let description, description.count > Self.description {
-            problems.append("The description can have at most \(Self.description) characters; this one has \(description.count).")
-        }
-        return problems
+        faults(title: title, description: description, visibility: visibility).map(\.message)
     }
 
-    /// Throws the problems as a `ValidationFailure` (400).
+    /// The problems with the field each is about.
+    static func faults(title: String?, description: String?, visibility: String?) -> [(field: String, message: String)] {
+        var faults: [(field: String, message: String)] = []
+        if let visibility, !visibility.isEmpty, Visibility(rawValue: visibility) == nil {
+            faults.append(("visibility", "Visibility is public, unlisted or private; '\(visibility.prefix(40))' is none of them."))
+        }
+        if let title, title.count > Self.title {
+            faults.append(("title", "A title has at most \(Self.title) characters; this one has \(title.count)."))
+        }
+        if let description, description.count > Self.description {
+            faults.append(("description", "The description can have at most \(Self.description) characters; this one has \(description.count)."))
+        }
+        return faults
+    }
+
+    /// Throws the problems as a `ValidationFailure` (422 in the API, 400 on pages).
     public static func check(title: String?, description: String?, visibility: String? = nil) throws {
-        let problems = problems(title: title, description: description, visibility: visibility)
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        let faults = faults(title: title, description: description, visibility: visibility)
+        guard faults.isEmpty else { throw ValidationFailure(problems: faults.map(\.message), fields: faults.map(\.field)) }
     }
 
     /// The visibility chosen at upload (checked by `check`): public when none was given.
@@ -47,7 +52,7 @@ public enum VideoLimits {
         if let long = tags.first(where: { $0.count > tagLength }) {
             problems.append("A tag has at most \(tagLength) characters; '\(long.prefix(40))' has \(long.count).")
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems, fields: ["tags"]) }
         return tags
     }
 
@@ -67,10 +72,12 @@ public enum VideoLimits {
         return tags
     }
 
-    /// One tag asked for (a URL's or a query's), normalized as stored; 400 when it is no tag.
+    /// One tag asked for (a URL's or a query's), normalized as stored; 400 when it has a comma or is too long. What
+    /// normalizes to nothing (`"#"`, spaces) is the empty tag, which no video has.
     public static func tag(_ raw: String) throws -> String {
-        guard let tag = try? tags([raw]).first, !raw.contains(","), tag.count <= tagLength else {
-            throw ValidationFailure("'\(raw.prefix(40))' is not a tag: a tag has 1 to \(tagLength) characters and no comma.")
+        let tag = normalizedTags([raw]).first ?? ""
+        guard !raw.contains(","), tag.count <= tagLength else {
+            throw ValidationFailure("'\(raw.prefix(40))' is not a tag: a tag has 1 to \(tagLength) characters and no comma.", field: "tag")
         }
         return tag
     }

@@ -35,17 +35,28 @@ public struct AccountService: Sendable {
     /// Creates an account after checking every rule; all broken rules are reported together.
     public func signUp(username rawName: String, email rawEmail: String, password: String, role: Role = .user) async throws -> User {
         var problems: [String] = []
+        var fields: [String] = []
         var username = "", email = ""
-        do { username = try User.normalizedUsername(rawName) } catch { problems.append(error.description.capitalizedFirst + ".") }
-        do { email = try User.normalizedEmail(rawEmail) } catch { problems.append(error.description.capitalizedFirst + ".") }
-        problems += policy.problems(password: password, username: username.isEmpty ? rawName : username, email: email.isEmpty ? rawEmail : email)
+        do { username = try User.normalizedUsername(rawName) } catch {
+            problems.append(error.description.capitalizedFirst + ".")
+            fields.append("username")
+        }
+        do { email = try User.normalizedEmail(rawEmail) } catch {
+            problems.append(error.description.capitalizedFirst + ".")
+            fields.append("email")
+        }
+        let weak = policy.problems(password: password, username: username.isEmpty ? rawName : username, email: email.isEmpty ? rawEmail : email)
+        problems += weak
+        if !weak.isEmpty { fields.append("password") }
         if !username.isEmpty, try await User.query(on: db).filter(\.$username == username).first() != nil {
             problems.append("The username '\(username)' is taken; choose another.")
+            fields.append("username")
         }
         if !email.isEmpty, try await User.query(on: db).filter(\.$email == email).first() != nil {
             problems.append("An account with this e-mail address exists already; sign in instead.")
+            fields.append("email")
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems, fields: fields) }
         let user = User(username: username, email: email, passwordHash: try await hasher.hash(password), role: role)
         do {
             try await user.create(on: db)
@@ -58,7 +69,7 @@ public struct AccountService: Sendable {
     /// Sets a new password after checking the rules.
     public func setPassword(_ user: User, to password: String) async throws {
         let problems = policy.problems(password: password, username: user.username, email: user.email)
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems, fields: ["password"]) }
         user.passwordHash = try await hasher.hash(password)
         try await user.save(on: db)
     }
@@ -136,7 +147,8 @@ public struct AccountService: Sendable {
             return nil
         }
         if row.expires_at.timeIntervalSince(now) < limits.sessionLifetime / 2 {
-            try await sql.update(UserSession.schema).set("expires_at", to: now.addingTimeInterval(limits.sessionLifetime))
+            // Bookkeeping, best effort: a full disk must not sign anyone out of reading.
+            try? await sql.update(UserSession.schema).set("expires_at", to: now.addingTimeInterval(limits.sessionLifetime))
                 .where("id", .equal, row.session_id).run()
         }
         let user = User()
@@ -178,7 +190,7 @@ public struct AccountService: Sendable {
         if record.user.disabled { throw AuthFailure.disabled }
         if record.lastUsedAt.map({ now.timeIntervalSince($0) > 60 }) ?? true {
             record.lastUsedAt = now
-            try await record.save(on: db)
+            try? await record.save(on: db)  // bookkeeping, best effort: a full disk must not turn reads away
         }
         return (record, record.user)
     }

@@ -68,52 +68,68 @@ public struct ChannelService: Sendable {
     /// Checks every field, then saves; a taken handle is a clear 409-style message, not a database error.
     public func apply(_ settings: Settings, to channel: Channel) async throws {
         var problems: [String] = []
+        var fields: [String] = []
         if let raw = settings.handle {
             let normalized: String?
             do { normalized = try Channel.normalizedHandle(raw) } catch {
                 normalized = nil
                 problems.append(error.description.capitalizedFirst + ".")
+                fields.append("handle")
             }
             if let handle = normalized {
                 if handle != channel.handle {
                     if Self.reservedHandles.contains(handle) {
                         problems.append("The handle @\(handle) is reserved; choose another.")
+                        fields.append("handle")
                     } else if try await Channel.query(on: db).filter(\.$handle == handle).first() != nil {
                         problems.append("The handle @\(handle) is taken; choose another.")
+                        fields.append("handle")
                     }
                     channel.handle = handle
                 }
             }
         }
         if let name = settings.name?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if name.isEmpty || name.count > 100 { problems.append("A channel name has 1 to 100 characters.") }
+            if name.isEmpty || name.count > 100 {
+                problems.append("A channel name has 1 to 100 characters.")
+                fields.append("name")
+            }
             channel.name = name
         }
         if let bio = settings.description {
-            if bio.count > 5000 { problems.append("The description can have at most 5000 characters; it has \(bio.count).") }
+            if bio.count > 5000 {
+                problems.append("The description can have at most 5000 characters; it has \(bio.count).")
+                fields.append("description")
+            }
             channel.description = bio.trimmingCharacters(in: .whitespacesAndNewlines)
         }
         if let language = settings.language {
             if !language.isEmpty && !ChannelOptions.languages.contains(language) {
                 problems.append("Choose a language from the list.")
+                fields.append("language")
             }
             channel.language = language
         }
         if let category = settings.category {
             if !category.isEmpty && !ChannelOptions.categories.contains(category) {
                 problems.append("Choose a category from the list.")
+                fields.append("category")
             }
             channel.category = category
         }
         if let links = settings.links {
             let cleaned = links.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-            if cleaned.count > 10 { problems.append("A channel can list at most 10 links.") }
+            if cleaned.count > 10 {
+                problems.append("A channel can list at most 10 links.")
+                fields.append("links")
+            }
             for link in cleaned where !Self.isWebLink(link) {
                 problems.append("'\(link.prefix(80))' is not a web link; links start with https:// or http://.")
+                fields.append("links")
             }
             channel.linksText = cleaned.joined(separator: "\n")
         }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems, fields: fields) }
         do {
             try await channel.save(on: db)
         } catch let error as any DatabaseError where error.isConstraintFailure {

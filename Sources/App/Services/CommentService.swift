@@ -8,6 +8,8 @@ public enum CommentFailure: Error, Equatable {
     case notFound
     case turnedOff
     case invalid(String)
+    /// Well-formed, but it names something it cannot be applied to (a reply to a comment on another video).
+    case unprocessable(String)
     case forbidden(String)
     case rateLimited(retryAfter: Int)
 }
@@ -18,6 +20,7 @@ extension CommentFailure: AbortError {
         case .notFound: .notFound
         case .turnedOff, .forbidden: .forbidden
         case .invalid: .badRequest
+        case .unprocessable: .unprocessableEntity
         case .rateLimited: .tooManyRequests
         }
     }
@@ -26,7 +29,7 @@ extension CommentFailure: AbortError {
         switch self {
         case .notFound: "There is no such comment (it may have been deleted)."
         case .turnedOff: "Comments are turned off for this video."
-        case .invalid(let why), .forbidden(let why): why
+        case .invalid(let why), .unprocessable(let why), .forbidden(let why): why
         case .rateLimited(let seconds):
             "You are commenting too fast. Wait \(Formatting.waitText(seconds: seconds)) and try again."
         }
@@ -196,7 +199,7 @@ public struct CommentService: Sendable {
         if let parentID {
             guard let answered = try await Comment.find(parentID, on: db), answered.$video.id == videoID,
                 !answered.held || moderator || answered.$user.id == userID
-            else { throw CommentFailure.invalid("The comment you are replying to is not on this video any more.") }
+            else { throw CommentFailure.unprocessable("The comment you are replying to is not on this video any more.") }
             parent = answered.$parent.id ?? parentID
         }
         if !moderator { try await checkRate(userID: userID, now: now) }

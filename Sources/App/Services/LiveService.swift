@@ -45,23 +45,31 @@ public struct LiveService: Sendable {
 
     public func apply(_ settings: Settings, to channel: Channel) async throws {
         var problems: [String] = []
+        var fields: [String] = []
         if let title = settings.title?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if title.count > 140 { problems.append("A stream title has at most 140 characters.") }
+            if title.count > 140 {
+                problems.append("A stream title has at most 140 characters.")
+                fields.append("title")
+            }
             channel.liveTitle = title
         }
         if let tags = settings.tags {
             let list = tags.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             if list.count > 10 || list.contains(where: { $0.count > 25 }) {
                 problems.append("Up to 10 tags, each at most 25 characters, separated by commas.")
+                fields.append("tags")
             }
             channel.liveTags = list.joined(separator: ", ")
         }
         if let next = settings.next_stream?.trimmingCharacters(in: .whitespacesAndNewlines) {
-            if next.count > 200 { problems.append("The next-stream text has at most 200 characters.") }
+            if next.count > 200 {
+                problems.append("The next-stream text has at most 200 characters.")
+                fields.append("next_stream")
+            }
             channel.nextStreamText = next
         }
         if let replays = settings.save_replays { channel.saveReplays = replays }
-        guard problems.isEmpty else { throw ValidationFailure(problems: problems) }
+        guard problems.isEmpty else { throw ValidationFailure(problems: problems, fields: fields) }
         try await channel.save(on: db)
     }
 

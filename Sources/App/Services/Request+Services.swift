@@ -63,6 +63,21 @@ extension Request {
     private var publicHost: String? { services.config.publicURL.flatMap { URLComponents(string: $0)?.host } }
     private var publicScheme: String? { services.config.publicURL.flatMap { URLComponents(string: $0)?.scheme } }
 
+    /// An optional whole-number query parameter: nil when absent, 400 when it is there but not a whole number of at
+    /// least `minimum`.
+    func wholeNumberQuery(_ name: String, minimum: Int = 0) throws -> Int? {
+        guard let raw = query[String.self, at: name] else {
+            // There but not one string (`since=1&since=2`, `since[]=1`): say so rather than ignore it.
+            let given = (url.query ?? "").split(separator: "&").contains { $0 == name || $0.hasPrefix(name + "=") || $0.hasPrefix(name + "[") || $0.hasPrefix(name + "%5B") }
+            if given { throw Abort(.badRequest, reason: "Give \(name) once, as a whole number.") }
+            return nil
+        }
+        guard let number = Int(raw), number >= minimum else {
+            throw Abort(.badRequest, reason: "\(name) must be a whole number from \(minimum), got '\(raw.prefix(40))'")
+        }
+        return number
+    }
+
     /// A path parameter that must be a positive whole number; the error says what was wrong.
     func numericID(_ name: String = "id", status: HTTPResponseStatus = .notFound, what: String) throws -> Int {
         let raw = parameters.get(name) ?? ""

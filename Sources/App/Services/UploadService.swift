@@ -27,7 +27,7 @@ public struct UploadService: Sendable {
             let mine = try await CatalogService(db: db).channels(ownedBy: userID)
             guard mine.count == 1 else {
                 throw Abort(
-                    .badRequest,
+                    .unprocessableEntity,
                     reason: mine.isEmpty
                         ? "You have no channel yet: create one in the studio first."
                         : "Say which channel: you own \(mine.map { "@" + $0.handle }.joined(separator: ", ")).")

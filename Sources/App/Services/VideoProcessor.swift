@@ -98,7 +98,12 @@ public struct VideoProcessor: Sendable {
                 // (not set on `video`: its later saves write only what changed, never this column)
             case "storyboard":
                 let board = Storyboard(duration: video.duration)
-                try await runFFmpeg(board.arguments(input: input, output: "\(folder)/storyboard.jpg"), video.duration, report)
+                do {
+                    try await runFFmpeg(board.arguments(input: input, output: "\(folder)/storyboard.jpg"), video.duration, report)
+                } catch {
+                    Self.removeFiles(in: folder, named: { $0.hasPrefix("storyboard.") })
+                    throw error
+                }
                 try write(board.webVTT(spriteURL: "storyboard.jpg", duration: video.duration), to: "\(folder)/storyboard.vtt")
                 try await storage.storeFolder(assetsKey)
                 video.hasStoryboard = true
@@ -107,10 +112,17 @@ public struct VideoProcessor: Sendable {
                 try await makeDownloadFile(video, input: input, folder: folder, top: ladder.last!, hasAudio: hasAudio, report)
             default:
                 guard let rendition = ladder.first(where: { "hls-\($0.name)" == step.name }) else { continue }
-                try await runFFmpeg(
-                    HLSLadder.renditionArguments(
-                        input: input, rendition: rendition, folder: folder, hasAudio: hasAudio, settings: settings),
-                    video.duration, report)
+                do {
+                    try await runFFmpeg(
+                        HLSLadder.renditionArguments(
+                            input: input, rendition: rendition, folder: folder, hasAudio: hasAudio, settings: settings),
+                        video.duration, report)
+                } catch {
+                    // A rendition cut short (a full disk, a crash of ffmpeg) leaves nothing behind: its segments
+                    // would only hold the space the failure's record and the next attempt need.
+                    Self.removeFiles(in: folder, named: { $0 == "\(rendition.name).m3u8" || $0.hasPrefix("\(rendition.name)_") })
+                    throw error
+                }
                 // The rendition's files go up before the master playlist that names them.
                 try await storage.storeFolder(assetsKey)
                 try await publish(video, ladder: ladder, upTo: rendition, folder: folder, hasAudio: hasAudio)
@@ -186,6 +198,11 @@ public struct VideoProcessor: Sendable {
         try await ProcessRunner.check("ffmpeg", arguments, timeout: max(600, duration * 20)) { line in
             if let fraction = parser.withLockedValue({ $0.feed(Substring(line)) }) { report(fraction) }
         }
+    }
+
+    static func removeFiles(in folder: String, named matches: (String) -> Bool) {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        for name in names where matches(name) { try? FileManager.default.removeItem(atPath: "\(folder)/\(name)") }
     }
 
     private func write(_ text: String, to path: String) throws {

@@ -4,6 +4,8 @@ public enum TusHeaders {
     /// Why a header was refused, in words a client author can act on.
     public struct Refusal: Error, Equatable, Sendable, CustomStringConvertible {
         public let description: String
+        /// The header is well-formed but a value decodes to bytes that are not UTF-8 text (422 rather than 400).
+        public var isNotText = false
     }
 
     /// `Upload-Offset` / `Upload-Length`: a non-negative integer, ASCII digits only (no sign, spaces or
@@ -38,8 +40,11 @@ public enum TusHeaders {
             var value = ""
             if parts.count == 2 {
                 let encoded = trim(parts[1])
-                guard let bytes = base64(encoded), let text = String(validating: bytes, as: UTF8.self) else {
-                    throw Refusal(description: "Upload-Metadata value of '\(key)' is not base64-encoded UTF-8.")
+                guard let bytes = base64(encoded) else {
+                    throw Refusal(description: "Upload-Metadata value of '\(key)' is not base64.")
+                }
+                guard let text = String(validating: bytes, as: UTF8.self) else {
+                    throw Refusal(description: "Upload-Metadata value of '\(key)' is not UTF-8 text once decoded.", isNotText: true)
                 }
                 value = text
             }
@@ -71,8 +76,8 @@ public enum TusHeaders {
         return table
     }()
 
-    /// Standard base64 (RFC 4648 §4), with or without `=` padding; nil for any other byte, a lone trailing
-    /// character, or bits left over that are not zero (so each byte string has one accepted spelling per padding).
+    /// Standard base64 (RFC 4648 §4), with or without `=` padding; nil for any other byte or a lone trailing
+    /// character. Leftover bits of the last character are ignored, as most decoders do.
     static func base64<C: Collection>(_ text: C) -> [UInt8]? where C.Element == UInt8 {
         var chars = Array(text)
         if chars.count % 4 == 0, chars.last == UInt8(ascii: "=") {
@@ -94,7 +99,6 @@ public enum TusHeaders {
                 out.append(UInt8((buffer >> UInt32(bits)) & 0xFF))
             }
         }
-        guard buffer & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
         return out
     }
 
