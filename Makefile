@@ -8,7 +8,7 @@ S3_PORT ?= 59000
 TEST_S3 := http://127.0.0.1:$(S3_PORT)
 PYTHON ?= python3
 
-.PHONY: run serve build release install test test-swift test-postgres test-e2e bench fuzz fmt deps test-deps pg-start pg-stop clean help
+.PHONY: run serve build release install test test-swift test-postgres test-e2e bench fuzz check-api fmt deps test-deps pg-start pg-stop clean help
 
 help:
 	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
@@ -25,7 +25,7 @@ deps:
 
 test-deps:
 	@scripts/ensure-packages.sh ffmpeg zlib1g-dev chromium postgresql wrk nginx-light
-	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient, websockets, moto.server, boto3, prometheus_client" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy websockets "moto[server]" boto3 prometheus_client
+	@$(PYTHON) -c "import playwright, pytest, yaml, openapi_spec_validator, tusclient, websockets, moto.server, boto3, prometheus_client, schemathesis" 2>/dev/null || $(PYTHON) -m pip install --quiet playwright pytest pyyaml openapi-spec-validator tuspy websockets "moto[server]" boto3 prometheus_client schemathesis
 
 build:
 	swift build
@@ -56,9 +56,11 @@ test: test-deps build
 		[ "$${PIPESTATUS[0]}" = 0 ] || failed="$$failed $$name"; }; \
 	step swift-sqlite swift test --skip-build; \
 	step fuzz scripts/fuzz.sh 10; \
+	step check-api-sqlite $(PYTHON) scripts/check-api.py --max-examples 5 --max-time 90 --seed 1; \
 	step swift-postgres env DATABASE_URL=$(TEST_DATABASE_URL) swift test --skip-build --filter AppTests; \
 	step e2e-sqlite env VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e; \
-	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat or search or comments or bucket"; \
+	step e2e-postgres env DATABASE_URL=$(TEST_DATABASE_URL) VIDEOTUBE_BIN=$(CURDIR)/.build/debug/videotube $(PYTHON) -m pytest -q Tests/e2e -k "api or stream or user_command or sign_up or kill_9 or live or security or chat or search or comments or bucket or attack or fault"; \
+	step check-api-postgres env DATABASE_URL=$(TEST_DATABASE_URL) $(PYTHON) scripts/check-api.py --max-examples 5 --max-time 90 --seed 1; \
 	$(MAKE) --no-print-directory pg-stop; scripts/s3-test-server.sh stop $(S3_PORT); \
 	if [ -n "$$failed" ]; then \
 		echo "== FAILED:$$failed (full logs in test-output/)"; \
@@ -81,6 +83,11 @@ bench: test-deps
 FUZZ_SECONDS ?= 60
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+CHECK_API_SECONDS ?= 600
+# Schemathesis over docs/openapi.yaml against a server it starts (every check, stateful links), longer than in make test.
+check-api: test-deps build
+	$(PYTHON) scripts/check-api.py --max-examples 50 --max-time $(CHECK_API_SECONDS)
 
 fmt:
 	swift format --in-place --recursive Sources Tests Package.swift

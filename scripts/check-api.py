@@ -4,6 +4,7 @@
 Starts `videotube serve` on free ports with a fresh data folder, seeds a user (bearer token), a channel, a
 video and a comment, then runs `st run` against it and exits with schemathesis's status (0: no failures).
 Usage: scripts/check-api.py [--binary PATH] [--max-examples N] [--max-time SECONDS] [--seed N] [--report DIR]
+On PostgreSQL when DATABASE_URL is set (a fresh database beside the one named); schemathesis.toml holds the settings.
 """
 import argparse
 import json
@@ -14,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -25,6 +27,18 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def fresh_database(url):
+    """`url` with a database of its own (`…_check_api`), dropped and made again on the same PostgreSQL server."""
+    parts = urllib.parse.urlsplit(url)
+    database = parts.path.lstrip("/") + "_check_api"
+    admin = parts._replace(path="/postgres").geturl()
+    for sql in [f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)', f'CREATE DATABASE "{database}"']:
+        done = subprocess.run(["psql", admin, "-v", "ON_ERROR_STOP=1", "-c", sql], capture_output=True, text=True)
+        if done.returncode != 0:
+            sys.exit(f"cannot make a database for the check on {admin}: {done.stderr.strip()}")
+    return parts._replace(path="/" + database).geturl()
 
 
 def call(base, method, path, body=None, token=None):
@@ -51,6 +65,9 @@ def main():
     port, media_port, rtmp_port = free_port(), free_port(), free_port()
     env = {**os.environ, "VIDEOTUBE_DATA_DIR": str(work / "data"), "VIDEOTUBE_MEDIA_PORT": str(media_port),
            "VIDEOTUBE_RTMP_PORT": str(rtmp_port), "VIDEOTUBE_METRICS_ADDRESS": "off", "LOG_LEVEL": "warning"}
+    if env.get("DATABASE_URL"):
+        env["DATABASE_URL"] = fresh_database(env["DATABASE_URL"])
+        print("== on PostgreSQL", env["DATABASE_URL"].rsplit("/", 1)[1], flush=True)
     clip = work / "clip.mp4"
     subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi",
                     "-i", "sine", "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-c:a", "aac", str(clip)], check=True)

@@ -291,6 +291,10 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
             database: { [unowned app] in app.db }, registry: services.live, liveRoot: config.liveDirectory, segmentSeconds: 1,
             storage: services.storage, jobs: services.jobs, ladder: config.liveLadder, logger: app.logger),
         logger: app.logger)
+    // Recordings a crash of this node left behind become replays before ingest could write over them.
+    if await LiveReplay.recoverInterrupted(liveRoot: config.liveDirectory, db: app.db, storage: services.storage, logger: app.logger) > 0 {
+        services.jobs.wake()
+    }
     let channel: NIOCore.Channel
     do {
         channel = try await server.start(group: app.eventLoopGroup)

@@ -110,6 +110,14 @@ struct OwnershipTests {
             // the API names the fields at fault beside the message
             #expect((bad.json["error"] as? [String: Any])?["fields"] as? [String] == ["handle", "language", "links"])
             #expect(try await App.Channel.query(on: app.db).count() == 1)
+
+            // a field of the wrong type is what the schema forbids: 422 naming it; a body that is no JSON is 400
+            let wrongType = try await api(app, .POST, "/api/v1/channels", token: bobToken, json: ["handle": 5])
+            #expect(wrongType.status == .unprocessableEntity)
+            #expect((wrongType.json["error"] as? [String: Any])?["fields"] as? [String] == ["handle"])
+            let notJSON = try await api(
+                app, .POST, "/api/v1/channels", token: bobToken, headers: ["Content-Type": "application/json"], body: ByteBuffer(string: "{nope"))
+            #expect(notJSON.status == .badRequest)
         }
     }
 

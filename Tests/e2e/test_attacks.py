@@ -5,6 +5,7 @@ videos looked for in every listing, URL imports aimed at this machine, oversized
 slow-loris connections on both listeners. Each test also checks that the honest request works, so a refusal is
 the attack's and not a broken fixture's."""
 import html
+import http.server
 import json
 import re
 import socket
@@ -27,7 +28,9 @@ REFUSED = (400, 401, 403, 404, 405, 413, 415, 422)
 def world(source_video, tmp_path_factory):
     """A server with Alice (a channel, a public video, a comment), Bob (a channel) and an admin, 3 s idle timeout."""
     srv, log = start_server(source_video, tmp_path_factory, "attacks", {
-        "VIDEOTUBE_BCRYPT_COST": "4", "VIDEOTUBE_TRANSCODE_WORKERS": "0", "VIDEOTUBE_IDLE_TIMEOUT_SECONDS": "3"})
+        "VIDEOTUBE_BCRYPT_COST": "4", "VIDEOTUBE_TRANSCODE_WORKERS": "0", "VIDEOTUBE_IDLE_TIMEOUT_SECONDS": "3",
+        # one internal address imports may reach (a redirector below), so redirects from it can be tried
+        "VIDEOTUBE_IMPORT_ALLOW_ADDRESSES": "127.0.0.2"})
     w = type("World", (), {})()
     w.srv = srv
     w.alice = user_with_token(srv, "alice")
@@ -414,15 +417,52 @@ def test_attack_url_import_never_reaches_this_machine(world):
                f"http://127.0.0.1%2e:{port}/v.mp4", "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/v.mp4",
                "http://192.168.0.1/v.mp4", "http://[fd00::1]/v.mp4", "http://100.64.0.1/v.mp4",
                "file:///etc/passwd", "gopher://127.0.0.1:25/", "ftp://127.0.0.1/v.mp4", f"https://127.0.0.1:{port}/v.mp4"]
+    # a server on the one allowed internal address, redirecting wherever it is told
+    source = srv.source.read_bytes()
+
+    class Redirector(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
+            if "to" in query:
+                self.send_response(302)
+                self.send_header("Location", query["to"][0])
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                self.send_response(200)
+                self.send_header("Content-Type", "video/mp4")
+                self.send_header("Content-Length", str(len(source)))
+                self.end_headers()
+                self.wfile.write(source)
+
+        def log_message(self, *args):
+            pass
+    redirector = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Redirector)
+    threading.Thread(target=redirector.serve_forever, daemon=True).start()
+    hop = f"http://127.0.0.2:{redirector.server_address[1]}"
     try:
         for url in targets:
             status, _, body = call(srv.base, "POST", "/api/v1/videos/import", {"url": url, "channel": "alicech"}, bearer(w.alice), timeout=30)
             assert status in (400, 422), (url, status, body[:200])
+        # redirects from the allowed host to private places are checked again, hop by hop
+        for url in [f"http://127.0.0.1:{port}/v.mp4", f"http://localhost:{port}/v.mp4", f"http://[::1]:{port}/v.mp4",
+                    f"http://2130706433:{port}/v.mp4", "http://169.254.169.254/latest/meta-data/", "file:///etc/passwd",
+                    hop + "/?to=" + urllib.parse.quote(f"http://127.0.0.1:{port}/v.mp4")]:
+            status, _, body = call(srv.base, "POST", "/api/v1/videos/import",
+                                   {"url": hop + "/?to=" + urllib.parse.quote(url), "channel": "alicech"}, bearer(w.alice), timeout=30)
+            assert status in (400, 422), (url, status, body[:200])
         time.sleep(0.5)
         assert hits == [], hits
+        # the allowed host itself (and a redirect to it) does import: the refusals above were the addresses'
+        status, _, body = call(srv.base, "POST", "/api/v1/videos/import",
+                               {"url": hop + "/?to=" + urllib.parse.quote(hop + "/clip.mp4"), "channel": "alicech", "title": "Imported"},
+                               bearer(w.alice), timeout=120)
+        assert status == 201, body[:300]
+        call(srv.base, "DELETE", f"/api/v1/videos/{as_json(body)['id']}", headers=bearer(w.alice))
     finally:
         stop.set()
         listener.close()
+        redirector.shutdown()
 
 
 # -- sizes ---------------------------------------------------------------------------------------------------------------

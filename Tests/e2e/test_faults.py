@@ -272,3 +272,56 @@ def test_fault_a_full_disk_refuses_uploads_and_fails_transcodes_clearly_and_read
             worker_log.close()
     finally:
         stop_server(srv, log)
+
+
+def test_fault_kill_9_mid_live_stream_leaves_nothing_live_and_keeps_the_broadcast_once(source_video, tmp_path_factory):
+    from test_live import publisher
+    srv, log = start_server(source_video, tmp_path_factory, "fault-live", {"VIDEOTUBE_BCRYPT_COST": "4", "VIDEOTUBE_TRANSCODE_WORKERS": "0"})
+    streams = []
+    try:
+        token = user_with_token(srv, "caster")
+        assert call(srv.base, "POST", "/api/v1/channels", {"handle": "casts", "name": "Casts"}, bearer(token))[0] == 201
+        key = as_json(call(srv.base, "GET", "/api/v1/channels/@casts/stream-key", headers=bearer(token))[2])["stream_key"]
+        rtmp = f"rtmp://127.0.0.1:{srv.env['VIDEOTUBE_RTMP_PORT']}/live/{key}"
+
+        def live():
+            return any(c["channel"]["handle"] == "casts" for c in as_json(call(srv.base, "GET", "/api/v1/live")[2])["data"])
+
+        def replays():
+            videos = as_json(call(srv.base, "GET", "/api/v1/me/videos?per_page=100", headers=bearer(token))[2])["data"]
+            return [v for v in videos if "(" in v["title"]]
+
+        streams.append(publisher(rtmp, 120))
+        deadline = time.time() + 60
+        while time.time() < deadline and not live():
+            time.sleep(0.5)
+        assert live(), "the stream never went live"
+        time.sleep(8)  # eight seconds of broadcast, seen by the server
+        kill_9(srv)
+        streams[0].wait(timeout=30)  # the encoder loses its connection
+        log.close()
+        log = restart(srv, "fault-live")
+        # the interrupted broadcast is one replay (what was sent before the crash), and nothing is left live
+        deadline = time.time() + 30
+        while time.time() < deadline and live():
+            time.sleep(1)
+        assert not live()
+        saved = replays()
+        assert len(saved) == 1, saved
+        assert saved[0]["duration"] >= 5, saved[0]
+        # the channel streams again after the restart, and its end adds one more replay, not two
+        streams.append(publisher(rtmp, 6))
+        deadline = time.time() + 60
+        while time.time() < deadline and not live():
+            time.sleep(0.5)
+        assert live()
+        streams[1].wait(timeout=60)
+        deadline = time.time() + 60
+        while time.time() < deadline and len(replays()) < 2:
+            time.sleep(1)
+        assert len(replays()) == 2 and sum(1 for v in replays() if v["id"] == saved[0]["id"]) == 1
+    finally:
+        for p in streams:
+            if p.poll() is None:
+                p.kill()
+        stop_server(srv, log)

@@ -101,6 +101,9 @@ public struct AppConfig: Sendable {
     /// Seconds a connection to the site or the media listener may stay silent (no byte read or written) before it
     /// is closed: half-sent requests (slow-loris) and forgotten keep-alive connections hold nothing for long.
     public var idleTimeoutSeconds: Int64 = 75
+    /// Private addresses and ranges URL imports may reach anyway (an internal media server), when private ones are
+    /// not all allowed (`VIDEOTUBE_IMPORT_ALLOW_ADDRESSES`).
+    public var importAllowedAddresses = TrustedProxies()
     /// How many videos this server process transcodes at once (0: this node runs no jobs).
     public var transcodeWorkers: Int = 1
     public var encoder = EncoderSettings()
@@ -245,6 +248,12 @@ public struct AppConfig: Sendable {
             resourcesDirectory: try ResourceLocator.locate(environment: env), metricsAddress: metricsAddress,
             jobStaleSeconds: staleSeconds, objectStorage: objectStorage)
         config.idleTimeoutSeconds = Int64(idleTimeout)
+        let allowedText = env["VIDEOTUBE_IMPORT_ALLOW_ADDRESSES"] ?? ""
+        guard let allowed = TrustedProxies(list: allowedText) else {
+            throw ConfigError(
+                variable: "VIDEOTUBE_IMPORT_ALLOW_ADDRESSES", message: "expected addresses or ranges such as 10.0.0.7,192.168.1.0/24, got '\(allowedText)'")
+        }
+        config.importAllowedAddresses = allowed
         return config
     }
 

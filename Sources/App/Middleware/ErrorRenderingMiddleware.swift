@@ -38,6 +38,11 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
             status = .methodNotAllowed
             message = "\(request.method.rawValue) is not answered here; use \(allowed.joined(separator: ", "))."
             headers.replaceOrAdd(name: .allow, value: allowed.joined(separator: ", "))
+        case let decoding as DecodingError where wantsJSON && Self.field(of: decoding) != nil:
+            // The body parsed, but a field is of the wrong type or missing: what the schema forbids, named (422).
+            status = .unprocessableEntity
+            message = decoding.reason
+            fields = [Self.field(of: decoding)!]
         case let abort as any AbortError:
             status = abort.status
             message = abort.status == .notFound && abort.reason == "Not Found"
@@ -97,6 +102,19 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
 }
 
 extension ErrorRenderingMiddleware {
+    /// The dotted path of the field a decoding error is about (`links.2`); nil when the body did not parse at all.
+    static func field(of error: DecodingError) -> String? {
+        let path: [any CodingKey]
+        switch error {
+        case .typeMismatch(_, let context), .valueNotFound(_, let context): path = context.codingPath
+        case .keyNotFound(let key, let context): path = context.codingPath + [key]
+        case .dataCorrupted(let context): path = context.codingPath
+        @unknown default: return nil
+        }
+        guard !path.isEmpty else { return nil }
+        return path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
     /// A write that failed because the file system is full (ENOSPC, or Foundation's out-of-space error over it).
     static func isOutOfSpace(_ error: any Error) -> Bool {
         var current: NSError? = error as NSError

@@ -27,7 +27,7 @@ extension Request {
     var downloader: URLDownloader {
         let config = services.config
         return URLDownloader(
-            allowPrivate: config.importAllowPrivate, maxBytes: config.maxUploadBytes, timeout: TimeInterval(config.importTimeout),
+            allowPrivate: config.importAllowPrivate, allowedAddresses: config.importAllowedAddresses, maxBytes: config.maxUploadBytes, timeout: TimeInterval(config.importTimeout),
             eventLoopGroup: application.eventLoopGroup, logger: logger)
     }
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Media
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -22,8 +23,15 @@ public struct URLDownloader: Sendable {
     public var eventLoopGroup: any EventLoopGroup
     public var logger: Logger
 
-    public init(allowPrivate: Bool, maxBytes: Int64, timeout: TimeInterval, eventLoopGroup: any EventLoopGroup, logger: Logger) {
+    /// Private addresses allowed even so (each hop of a redirect is checked against this too).
+    public var allowedAddresses: TrustedProxies
+
+    public init(
+        allowPrivate: Bool, allowedAddresses: TrustedProxies = TrustedProxies(), maxBytes: Int64, timeout: TimeInterval,
+        eventLoopGroup: any EventLoopGroup, logger: Logger
+    ) {
         self.allowPrivate = allowPrivate
+        self.allowedAddresses = allowedAddresses
         self.maxBytes = maxBytes
         self.timeout = timeout
         self.eventLoopGroup = eventLoopGroup
@@ -40,7 +48,7 @@ public struct URLDownloader: Sendable {
         let addresses = AddressPolicy.refusal(bare) == "not an IP address" ? try await AddressPolicy.resolve(bare) : [bare]
         guard let first = addresses.first else { throw ImportFailure("\(host) has no addresses") }
         if !allowPrivate {
-            for address in addresses {
+            for address in addresses where !allowedAddresses.isTrusted(address) {
                 if let why = AddressPolicy.refusal(address) {
                     throw ImportFailure(
                         "\(host) is \(address), \(why); imports only reach public servers (an operator can set VIDEOTUBE_IMPORT_ALLOW_PRIVATE=on)")
