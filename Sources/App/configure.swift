@@ -150,6 +150,7 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     app.middleware.use(AuthenticationMiddleware())
     app.middleware.use(VisitorMiddleware())
     app.middleware.use(CSRFMiddleware())
+    app.middleware.use(NulByteMiddleware())  // after CSRF, which reads at most 64 KiB of a stranger's form
     app.middleware.use(SharedReadsMiddleware())
 
     let storage: any MediaStorage

@@ -118,6 +118,11 @@ struct OwnershipTests {
             let notJSON = try await api(
                 app, .POST, "/api/v1/channels", token: bobToken, headers: ["Content-Type": "application/json"], body: ByteBuffer(string: "{nope"))
             #expect(notJSON.status == .badRequest)
+            // a NUL in text is refused before it reaches the database (PostgreSQL text cannot hold one)
+            #expect(try await api(app, .POST, "/api/v1/channels", token: bobToken, json: ["handle": "nul\u{0}l"]).status == .badRequest)
+            #expect(try await api(app, .GET, "/api/v1/channels/@a%00b", token: bobToken).status == .badRequest)
+            #expect(NulByteMiddleware.hasJSONNul(Array(#"{"a": "\\u0000"}"#.utf8)) == false)
+            #expect(NulByteMiddleware.hasJSONNul(Array(#"{"a": "\\\u0000"}"#.utf8)) == true)
         }
     }
 

@@ -53,6 +53,14 @@ struct ErrorRenderingMiddleware: AsyncMiddleware {
             status = wantsJSON ? .unprocessableEntity : .badRequest
             message = failure.description
             fields = failure.fields.isEmpty ? nil : failure.fields
+        case _ where Self.referencesSomethingGone(error):
+            // A row written for something deleted meanwhile (a moderation entry for a channel being removed).
+            status = .notFound
+            message = "It no longer exists: it was deleted meanwhile."
+        case let fluent as FluentError where Self.isGone(fluent):
+            // Deleted while this request was using it (a channel removed under a video being edited).
+            status = .notFound
+            message = "It no longer exists: it was deleted meanwhile."
         case _ where Self.isOutOfSpace(error):
             // The disk is full: nothing of this request was kept (the writer removes what it began).
             status = .insufficientStorage
@@ -113,6 +121,26 @@ extension ErrorRenderingMiddleware {
         }
         guard !path.isEmpty else { return nil }
         return path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+    }
+
+    /// A foreign-key violation: the row written names a parent that another request deleted a moment ago.
+    static func referencesSomethingGone(_ error: any Error) -> Bool {
+        if let psql = error as? PSQLError, case .server = psql.code { return psql.serverInfo?[.sqlState] == "23503" }
+        if let sqlite = error as? SQLiteError {
+            switch sqlite.reason {
+            case .constraintForeignKeyFailed: return true
+            case .constraint: return sqlite.message.contains("FOREIGN KEY")
+            default: return false
+            }
+        }
+        return false
+    }
+
+    static func isGone(_ error: FluentError) -> Bool {
+        switch error {
+        case .missingParent, .noResults: true
+        default: false
+        }
     }
 
     /// A write that failed because the file system is full (ENOSPC, or Foundation's out-of-space error over it).

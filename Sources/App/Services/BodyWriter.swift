@@ -91,6 +91,7 @@ enum BodyWriter {
                             fieldBytes += bytes
                         }
                     case .partEnd:
+                        if fieldName != nil, fieldBytes.contains(0) { throw NulByteMiddleware.refusal }
                         if let fieldName, fields[fieldName] == nil { fields[fieldName] = String(decoding: fieldBytes, as: UTF8.self) }
                         inFile = false
                         fieldName = nil

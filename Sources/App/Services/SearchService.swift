@@ -42,8 +42,14 @@ public struct SearchService: Sendable {
         if isPostgres {
             // The score is computed in the same scan that finds the rows (joining the table again to them made the
             // planner rank far more rows than it kept).
-            let query = words.map { $0 + ":*" }.joined(separator: " & ")
-            let tsquery: SQLQueryString = "to_tsquery('simple', videotube_unaccent(\(bind: query)))"
+            // Each word is quoted after unaccent, which can turn a letter or digit into several characters ("⒆" into
+            // "(19)") that tsquery would read as syntax; quoted, they are only text.
+            var tsquery: SQLQueryString = "("
+            for (i, word) in words.enumerated() {
+                if i > 0 { tsquery = tsquery + " && " }
+                tsquery = tsquery + "to_tsquery('simple', quote_literal(videotube_unaccent(\(bind: word))) || ':*')"
+            }
+            tsquery = tsquery + ")"
             let columns = kind == .video ? "id, channel_id, visibility, status, takedown_reason" : "id, owner_id, live_started_at"
             let matches: SQLQueryString =
                 "(SELECT \(unsafeRaw: columns), -ts_rank(search_vector, " + tsquery + ") AS score FROM \(unsafeRaw: table) WHERE search_vector @@ "

@@ -43,7 +43,7 @@ public enum TusHeaders {
                 guard let bytes = base64(encoded) else {
                     throw Refusal(description: "Upload-Metadata value of '\(key)' is not base64.")
                 }
-                guard let text = String(validating: bytes, as: UTF8.self) else {
+                guard !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self) else {
                     throw Refusal(description: "Upload-Metadata value of '\(key)' is not UTF-8 text once decoded.", isNotText: true)
                 }
                 value = text
