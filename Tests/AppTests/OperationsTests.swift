@@ -117,3 +117,18 @@ struct MethodTests {
         }
     }
 }
+
+@Suite("Failure reasons")
+struct FailureReasonTests {
+    @Test("A processing failure shown to the owner names files, never where the server keeps them")
+    func pathsAreCut() {
+        // given what ffmpeg says when the disk is full
+        let said = "ffmpeg exited with status 1: Error writing trailer of /var/lib/videotube/media/videos/fe/fe62.mp4: No space left on device"
+        // when
+        let shown = ProcessingFailure.redacted(said)
+        // then
+        #expect(shown == "ffmpeg exited with status 1: Error writing trailer of fe62.mp4: No space left on device")
+        #expect(ProcessingFailure.redacted("1/2 done, 'a/b' stays") == "1/2 done, 'a/b' stays")
+        #expect(ProcessingFailure.redacted("open '/data/x y.mp4'") == "open 'x y.mp4'")
+    }
+}

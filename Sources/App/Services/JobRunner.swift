@@ -136,7 +136,7 @@ public final class JobRunner: Sendable {
             logger.info("Video \(videoID) is ready")
         case .failure(let error):
             if error is CancellationError { return true }
-            let reason = (error as? ProcessingFailure)?.description ?? "\(error)"
+            let reason = ProcessingFailure.redacted((error as? ProcessingFailure)?.description ?? "\(error)")
             let final = try await queue.fail(job, reason: reason)
             metrics?.jobFinished(result: final ? "failed" : "retry", seconds: Date().timeIntervalSince(started))
             logger.warning("Video \(videoID): processing failed (\(final ? "giving up" : "will retry")): \(reason)")
