@@ -70,7 +70,7 @@ struct CommunityTests {
             // a stranger cannot delete, pin or approve; the owner pins one at a time; pinned comes first
             #expect(try await api(app, .DELETE, "/api/v1/comments/\(secondID)", token: bob).status == .forbidden)
             #expect(try await api(app, .PATCH, "/api/v1/comments/\(secondID)", token: bob, json: ["pinned": true]).status == .forbidden)
-            #expect(try await api(app, .PATCH, "/api/v1/comments/\(replyID)", token: ownerToken, json: ["pinned": true]).status == .badRequest)
+            #expect(try await api(app, .PATCH, "/api/v1/comments/\(replyID)", token: ownerToken, json: ["pinned": true]).status == .unprocessableEntity)
             #expect(try await api(app, .PATCH, "/api/v1/comments/\(firstID)", token: ownerToken, json: ["pinned": true]).status == .ok)
             #expect(try await api(app, .PATCH, "/api/v1/comments/\(secondID)", token: admin, json: ["pinned": true]).status == .ok)
             #expect(try await Comment.query(on: app.db).filter(\.$pinned == true).all().map(\.id) == [secondID])
@@ -96,8 +96,8 @@ struct CommunityTests {
             #expect(try await Comment.query(on: app.db).count() == 1)
 
             // bad input: empty, too long, unknown parent, wrong ids, signed out
-            #expect(try await comment(app, video, bob, "   ").status == .badRequest)
-            #expect(try await comment(app, video, bob, String(repeating: "x", count: 2001)).status == .badRequest)
+            #expect(try await comment(app, video, bob, "   ").status == .unprocessableEntity)
+            #expect(try await comment(app, video, bob, String(repeating: "x", count: 2001)).status == .unprocessableEntity)
             #expect(try await comment(app, video, bob, "hi", parent: 999_999).status == .unprocessableEntity)
             #expect(try await api(app, .POST, "/api/v1/videos/\(video)/comments", json: ["body": "anon"]).status == .unauthorized)
             #expect(try await api(app, .GET, "/api/v1/videos/999999/comments").status == .notFound)
@@ -199,8 +199,8 @@ struct CommunityTests {
             #expect(try await report(bob, "channel", channel) == .created)
             #expect(try await report(nil, "video", video) == .unauthorized)
             #expect(try await report(bob, "video", 999_999) == .notFound)
-            #expect(try await report(bob, "user", 1) == .badRequest)
-            #expect(try await report(bob, "video", video, "boring") == .badRequest)
+            #expect(try await report(bob, "user", 1) == .unprocessableEntity)
+            #expect(try await report(bob, "video", video, "boring") == .unprocessableEntity)
             #expect(try await Report.query(on: app.db).count() == 4)
             #expect(try await ReportService(db: app.db).openCount() == 4)
 

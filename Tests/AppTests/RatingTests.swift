@@ -29,7 +29,7 @@ struct RatingTests {
             #expect(video.json["dislikes"] as? Int == 0 && video.json["my_rating"] == nil)
             // signed out: 401; a wrong value: 400; a missing video: 404
             #expect(try await api(app, .PUT, "/api/v1/videos/\(videoID)/rating", json: ["rating": "like"]).status == .unauthorized)
-            #expect(try await api(app, .PUT, "/api/v1/videos/\(videoID)/rating", token: bob, json: ["rating": "love"]).status == .badRequest)
+            #expect(try await api(app, .PUT, "/api/v1/videos/\(videoID)/rating", token: bob, json: ["rating": "love"]).status == .unprocessableEntity)
             #expect(try await api(app, .PUT, "/api/v1/videos/999999/rating", token: bob, json: ["rating": "like"]).status == .notFound)
             // a private video is as missing to a stranger
             let (_, hidden) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alices2", visibility: .private)

@@ -322,7 +322,7 @@ OPEN_TO_ALL = {
 }
 
 
-def test_attack_a_stranger_changes_nothing_on_any_api_write_route(world):
+def test_attack_a_stranger_changes_nothing_on_any_write_route(world):
     srv, w = world.srv, world
     before = snapshot(w)
     routes = [(m, p) for m, p in write_routes(srv) if p.startswith("/api/") and (m, p) not in OPEN_TO_ALL]
@@ -338,6 +338,20 @@ def test_attack_a_stranger_changes_nothing_on_any_api_write_route(world):
         assert status == 401, ("anonymous", method, path, status, answer[:200])
         status, _, answer = call(srv.base, method, path, body, bearer(w.bob, **extra))
         assert status in (403, 404), ("bob", method, path, status, answer[:200])
+    assert snapshot(w) == before
+    # the site's own forms too: Bob, signed in with a valid token, on Alice's studio pages and on the admin's
+    bob = Browser(srv.base)
+    bob.sign_in("bob")
+    token = bob.token("/studio")
+    forms = [(m, p) for m, p in write_routes(srv) if p.startswith("/studio/") or p.startswith("/admin/")]
+    assert len(forms) >= 15
+    for method, pattern in forms:
+        if pattern in ("/studio/import", "/studio/channels"):
+            continue  # they act on Bob's own account
+        path = fill(w, pattern)
+        status, _, answer = bob.go(method, path, {"_csrf": token, "title": "pwned", "name": "pwned", "username": "boss"},
+                                   {"Content-Type": "application/x-www-form-urlencoded", "X-CSRF-Token": token})
+        assert status in (403, 404), ("bob's form", method, path, status, answer[:200])
     assert snapshot(w) == before
     # Alice herself may (the refusals were the stranger's)
     assert call(srv.base, "PATCH", f"/api/v1/videos/{w.videos['public']}", {"description": "mine"}, bearer(w.alice))[0] == 200

@@ -11,7 +11,7 @@ struct RatingController {
         struct Body: Content { var rating: String? }
         let raw = (try? req.content.decode(Body.self))?.rating ?? ""
         guard let rating = VideoRating.Value(rawValue: raw) else {
-            throw Abort(.badRequest, reason: "Send {\"rating\": \"like\"}, \"dislike\" or \"none\", not '\(raw.prefix(40))'.")
+            throw ValidationFailure("Send {\"rating\": \"like\"}, \"dislike\" or \"none\", not '\(raw.prefix(40))'.", field: "rating")
         }
         guard try await req.catalog.watchableVideo(id: id, viewer: user) != nil else {
             throw Abort(.notFound, reason: "no video with id \(id)")

@@ -16,11 +16,12 @@ struct ReportController {
         }
         let body = try? req.content.decode(Body.self)
         guard let target = body?.type.flatMap(Report.Target.init(rawValue:)), let id = body?.id else {
-            throw Abort(.badRequest, reason: "Send {\"type\": \"video\", \"comment\" or \"channel\", \"id\": …, \"reason\": …}.")
+            throw ValidationFailure(
+                "Send {\"type\": \"video\", \"comment\" or \"channel\", \"id\": …, \"reason\": …}.", field: body?.id == nil ? "id" : "type")
         }
         guard let reason = body?.reason.flatMap(Report.Reason.init(rawValue:)) else {
             let reasons = Report.Reason.allCases.map(\.rawValue).joined(separator: ", ")
-            throw Abort(.badRequest, reason: "reason is one of \(reasons).")
+            throw ValidationFailure("reason is one of \(reasons).", field: "reason")
         }
         guard try await exists(target, id: id, for: user, req: req) else {
             throw Abort(.notFound, reason: "There is no \(target.rawValue) \(id) to report.")

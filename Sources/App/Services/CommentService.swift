@@ -179,9 +179,9 @@ public struct CommentService: Sendable {
             String.UnicodeScalarView(
                 raw.unicodeScalars.filter { $0 == "\n" || !CharacterSet.controlCharacters.contains($0) })
         ).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !text.isEmpty else { throw CommentFailure.invalid("A comment cannot be empty.") }
+        guard !text.isEmpty else { throw ValidationFailure("A comment cannot be empty.", field: "body") }
         guard text.count <= Comment.maxLength else {
-            throw CommentFailure.invalid("A comment has at most \(Comment.maxLength) characters; this one has \(text.count).")
+            throw ValidationFailure("A comment has at most \(Comment.maxLength) characters; this one has \(text.count).", field: "body")
         }
         return text
     }
@@ -257,7 +257,7 @@ public struct CommentService: Sendable {
     /// Pins a top-level, visible comment (unpinning the video's other one) or unpins it. Moderators only.
     public func pin(_ comment: Comment, _ pinned: Bool, moderator: Bool) async throws {
         guard moderator else { throw CommentFailure.forbidden("Only the channel's owner or an admin can pin a comment.") }
-        guard comment.$parent.id == nil else { throw CommentFailure.invalid("Only a top-level comment can be pinned, not a reply.") }
+        guard comment.$parent.id == nil else { throw ValidationFailure("Only a top-level comment can be pinned, not a reply.", field: "pinned") }
         guard !comment.held || !pinned else { throw CommentFailure.invalid("Approve a held comment before pinning it.") }
         let id = try comment.requireID()
         let videoID = comment.$video.id

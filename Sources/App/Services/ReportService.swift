@@ -20,7 +20,7 @@ public struct ReportService: Sendable {
         let reporterID = try reporter.requireID()
         let details = details.trimmingCharacters(in: .whitespacesAndNewlines)
         guard details.count <= Report.maxDetails else {
-            throw Abort(.badRequest, reason: "Details have at most \(Report.maxDetails) characters; these have \(details.count).")
+            throw ValidationFailure("Details have at most \(Report.maxDetails) characters; these have \(details.count).", field: "details")
         }
         let since = now.addingTimeInterval(-3600)
         let recent = try await Report.query(on: db).filter(\.$reporter.$id == reporterID).filter(\.$createdAt > since).count()
