@@ -16,8 +16,8 @@ import urllib.parse
 
 import pytest
 
-from conftest import BIN, ROOT, free_port, start_server, stop_server
-from test_accounts import PASSWORD
+from conftest import BIN, ROOT, start_server, stop_server
+from test_crawl import Session, registered_routes
 from test_security import as_json, bearer, call, user_with_token
 
 PAYLOAD = "<script>alert('xss')</script><img src=x onerror=alert(1)>\"'&amp;"
@@ -72,44 +72,17 @@ def snapshot(w):
     return seen
 
 
-def raw_call(base, method, path, body=None, headers=None):
-    """(status, headers, body) plus every Set-Cookie value, over http.client."""
-    import http.client
-    url = urllib.parse.urlsplit(base)
-    conn = http.client.HTTPConnection(url.hostname, url.port, timeout=60)
-    try:
-        conn.request(method, path, body=body, headers=headers or {})
-        r = conn.getresponse()
-        cookies = [v for k, v in r.getheaders() if k.lower() == "set-cookie"]
-        return r.status, {k.lower(): v for k, v in r.getheaders()}, r.read(), cookies
-    finally:
-        conn.close()
-
-
-class Browser:
-    """Cookies kept across requests, as a browser keeps them."""
-
-    def __init__(self, base):
-        self.base, self.jar = base, {}
+class Browser(Session):
+    """The crawl test's cookie-keeping client, plus JSON/form bodies from dicts and the page's CSRF token."""
 
     def go(self, method, path, body=None, headers=None):
         headers = dict(headers or {})
-        if self.jar:
-            headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in self.jar.items())
         if isinstance(body, dict) and headers.get("Content-Type", "").startswith("application/x-www-form-urlencoded"):
             body = urllib.parse.urlencode(body).encode()
         elif isinstance(body, (dict, list)):
             body = json.dumps(body).encode()
             headers.setdefault("Content-Type", "application/json")
-        status, h, data, cookies = raw_call(self.base, method, path, body, headers)
-        for cookie in cookies:
-            name, _, rest = cookie.partition("=")
-            value = rest.split(";")[0]
-            if "max-age=0" in cookie.lower() or "expires=thu, 01 jan 1970" in cookie.lower():
-                self.jar.pop(name, None)
-            else:
-                self.jar[name] = value
-        return status, h, data
+        return self.request(method, path, body, headers)
 
     def token(self, path="/"):
         status, _, body = self.go("GET", path)
@@ -117,25 +90,10 @@ class Browser:
         assert match, (path, status, body[:300])
         return match.group(1).decode()
 
-    def sign_in(self, username):
-        csrf = self.token("/login")
-        status, _, body = self.go("POST", "/login", {"_csrf": csrf, "username": username, "password": PASSWORD},
-                                  {"Content-Type": "application/x-www-form-urlencoded"})
-        assert status in (302, 303), (status, body[:300])
-        assert "vt_session" in self.jar
-
 
 def write_routes(srv):
     """Every route of the running binary's table that is not a read: (method, path pattern)."""
-    out = subprocess.run([BIN, "routes"], cwd=ROOT, env=srv.env, capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    routes = []
-    for line in out.stdout.splitlines():
-        parts = [p.strip() for p in line.strip().strip("|").split("|")]
-        if len(parts) == 2 and parts[0] in ("POST", "PUT", "PATCH", "DELETE"):
-            routes.append((parts[0], parts[1]))
-    assert len(routes) > 40, routes
-    return routes
+    return [(m, "/" + "/".join(segments)) for m, segments in registered_routes(srv.env) if m in ("POST", "PUT", "PATCH", "DELETE")]
 
 
 def fill(w, path):

@@ -2,9 +2,11 @@
 transcode case is test_restart, the database outage test_operations), and a full disk during an upload and a
 transcode. After each, nothing acknowledged is lost, nothing is counted twice, and the server keeps serving."""
 import asyncio
+import base64
 import hashlib
 import json
 import os
+import pathlib
 import re
 import signal
 import socket
@@ -32,7 +34,7 @@ def sha256(path, start=0, length=None):
 
 
 def tus_create(srv, token, length, title):
-    meta = ",".join(f"{k} {__import__('base64').b64encode(v.encode()).decode()}" for k, v in
+    meta = ",".join(f"{k} {base64.b64encode(v.encode()).decode()}" for k, v in
                     {"filename": "fault.mp4", "title": title, "channel": "faults"}.items())
     status, headers, body = call(srv.base, "POST", "/api/v1/uploads", None, bearer(
         token, **{"Tus-Resumable": "1.0.0", "Upload-Length": str(length), "Upload-Metadata": meta}))
@@ -98,11 +100,9 @@ def test_fault_kill_9_mid_upload_loses_no_acknowledged_byte_and_makes_one_video(
         listed = as_json(call(srv.base, "GET", "/api/v1/me/videos?per_page=100", headers=bearer(token))[2])["data"]
         assert [v["id"] for v in listed if v["title"] == "Killed mid-upload"] == [video_id]
         status, _, original = call(srv.base, "GET", f"/videos/{video_id}/download", headers=bearer(token), timeout=120)
-        if status in (301, 302, 303, 307):
-            raise AssertionError("download redirected")
         assert status == 200 and hashlib.sha256(original).hexdigest() == sha256(clip)
         # no upload pieces are left behind
-        leftovers = [p for p in (srv.env["VIDEOTUBE_DATA_DIR"] and __import__("pathlib").Path(srv.env["VIDEOTUBE_DATA_DIR"]).rglob("*.part"))]
+        leftovers = list(pathlib.Path(srv.env["VIDEOTUBE_DATA_DIR"]).rglob("*.part"))
         assert leftovers == [], leftovers
     finally:
         stop_server(srv, log)

@@ -15,14 +15,8 @@ struct APIController {
 
     /// `page` (from 1) and `per_page` (1 to 100, `perPage` when absent) of a listing's query; 400 otherwise.
     static func pageParameters(_ req: Request, perPage defaultPerPage: Int) throws -> (page: Int, perPage: Int) {
-        var numbers: [String: Int] = [:]
-        for name in ["page", "per_page"] {
-            guard let raw = req.query[String.self, at: name] else { continue }
-            guard let number = Int(raw) else { throw Abort(.badRequest, reason: "\(name) must be a whole number, got '\(raw.prefix(40))'") }
-            numbers[name] = number
-        }
-        let page = numbers["page"] ?? 1
-        let perPage = numbers["per_page"] ?? defaultPerPage
+        let page = try req.wholeNumberQuery("page", minimum: .min) ?? 1
+        let perPage = try req.wholeNumberQuery("per_page", minimum: .min) ?? defaultPerPage
         guard page >= 1, page <= PageWindow.maxPage else { throw Abort(.badRequest, reason: "page must be from 1 to \(PageWindow.maxPage)") }
         guard (1...100).contains(perPage) else { throw Abort(.badRequest, reason: "per_page must be from 1 to 100") }
         return (page, perPage)

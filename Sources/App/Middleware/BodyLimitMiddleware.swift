@@ -11,7 +11,7 @@ struct BodyLimitMiddleware: AsyncMiddleware {
         guard let route = request.route, let declared = request.headers.first(name: .contentLength).flatMap(Int.init) else {
             return try await next.respond(to: request)
         }
-        let limit = route.userInfo[AnySendableHashable(Self.key)] as? Int ?? request.application.routes.defaultMaxBodySize.value
+        let limit = route.maxBodyBytes(default: request.application.routes.defaultMaxBodySize.value)
         guard declared <= limit else {
             throw Abort(
                 .payloadTooLarge,
@@ -28,5 +28,10 @@ extension Route {
     func maxBody(_ bytes: Int) -> Route {
         userInfo[AnySendableHashable(BodyLimitMiddleware.key)] = bytes
         return self
+    }
+
+    /// The most bytes this route's body may have: its own limit, else `defaultBytes`.
+    func maxBodyBytes(default defaultBytes: Int) -> Int {
+        userInfo[AnySendableHashable(BodyLimitMiddleware.key)] as? Int ?? defaultBytes
     }
 }

@@ -8,10 +8,10 @@ struct NulByteMiddleware: AsyncMiddleware {
         if Self.hasEncodedNul(request.url.path) || Self.hasEncodedNul(request.url.query ?? "") {
             throw Self.refusal
         }
-        if let route = request.route, let type = request.headers.contentType, type == .json || type == .urlEncodedForm,
-            (route.userInfo[AnySendableHashable(BodyLimitMiddleware.key)] as? Int ?? 0) != .max
-        {
-            let limit = route.userInfo[AnySendableHashable(BodyLimitMiddleware.key)] as? Int ?? request.application.routes.defaultMaxBodySize.value
+        if let route = request.route, let type = request.headers.contentType, type == .json || type == .urlEncodedForm {
+            let limit = route.maxBodyBytes(default: request.application.routes.defaultMaxBodySize.value)
+            // Streamed bodies (uploads, limit .max) are never collected here.
+            guard limit != .max else { return try await next.respond(to: request) }
             let body = try await request.body.collect(max: limit).get()
             if let body, type == .json ? Self.hasJSONNul(body.readableBytesView) : Self.hasEncodedNul(String(buffer: body)) {
                 throw Self.refusal
