@@ -74,7 +74,12 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "videotube", dependencies: ["App"]),
-        .testTarget(name: "MediaTests", dependencies: ["Media"]),
+        .testTarget(
+            name: "MediaTests",
+            dependencies: [
+                "Media", .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]),
         .testTarget(
             name: "RTMPTests",
             dependencies: ["RTMP", .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")]

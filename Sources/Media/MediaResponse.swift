@@ -15,6 +15,17 @@ public struct Representation: Sendable, Equatable {
     public var etag: String { "\"\(String(lastModified, radix: 16))-\(String(size, radix: 16))\"" }
 }
 
+/// A file's validators as header values, made once for a file that is served many times.
+public struct Validators: Sendable, Equatable {
+    public var etag: String
+    public var lastModified: String
+
+    public init(_ file: Representation) {
+        etag = file.etag
+        lastModified = HTTPDate.format(file.lastModified)
+    }
+}
+
 /// The request headers that decide a media response (RFC 9110 §13 conditionals, §14 ranges).
 public struct MediaRequest: Sendable {
     public var isHead: Bool
@@ -94,10 +105,10 @@ public struct MediaResponder: Sendable {
         return "videotube-" + (0..<2).map { _ in String(g.next() as UInt64, radix: 16) }.joined()
     }
 
-    public func plan(_ request: MediaRequest, for file: Representation) -> MediaResponsePlan {
-        let etag = file.etag
-        let lastModified = HTTPDate.format(file.lastModified)
-        let validators = [("ETag", etag), ("Last-Modified", lastModified)]
+    public func plan(_ request: MediaRequest, for file: Representation, validators known: Validators? = nil) -> MediaResponsePlan {
+        let made = known ?? Validators(file)
+        let etag = made.etag
+        let validators = [("ETag", etag), ("Last-Modified", made.lastModified)]
 
         // RFC 9110 §13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
         if let ifMatch = request.ifMatch {

@@ -5,9 +5,9 @@ import NIOHTTP1
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #elseif canImport(Darwin)
-import Darwin
+    import Darwin
 #endif
 
 /// A playback request the listener served, handed to whoever keeps the watch log.
@@ -32,7 +32,8 @@ public final class MediaServer: Sendable {
         public var signer: URLSigner
         public var storage: any MediaStorage
         public var responder: MediaResponder
-        /// Silent connections are closed after this many seconds.
+        /// A connection with no request and no response in progress for this many seconds is closed; one whose
+        /// client acknowledges none of a response's bytes for this long is dropped by the kernel (`TCP_USER_TIMEOUT`).
         public var idleTimeout: Int64
         /// Called on the event loop after each GET/HEAD with a valid signature; must not block.
         public var onPlayback: (@Sendable (PlaybackEvent) -> Void)?
@@ -60,6 +61,7 @@ public final class MediaServer: Sendable {
     public let configuration: Configuration
     private let logger: Logger
     private let verified = VerifiedLinks()
+    private let openFiles = OpenFilesByLoop()
 
     public init(configuration: Configuration, logger: Logger = Logger(label: "videotube.media")) {
         self.configuration = configuration
@@ -71,6 +73,7 @@ public final class MediaServer: Sendable {
         let configuration = self.configuration
         let logger = self.logger
         let verified = self.verified
+        let openFiles = self.openFiles
         return try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -78,14 +81,24 @@ public final class MediaServer: Sendable {
             .childChannelOption(ChannelOptions.maxMessagesPerRead, value: 4)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    // Every header this listener sends is made here from the file and the range (no user text), so NIO's
-                    // outbound header validation would only re-check our own constants on each response.
-                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-                        withErrorHandling: true, withOutboundHeaderValidation: false)
+                    #if os(Linux)
+                        // A response in progress is bounded by the client's acknowledgements, not by its requests: the
+                        // kernel drops a connection whose sent bytes (or window probes, when the client has stopped
+                        // reading) go unacknowledged for the idle timeout.
+                        try channel.syncOptions?.setOption(
+                            ChannelOptions.tcpOption(.init(rawValue: TCP_USER_TIMEOUT)),
+                            value: Int(clamping: configuration.idleTimeout * 1000))
+                    #endif
+                    // Two handlers: NIO's request parser and ours, which writes its responses as bytes itself. Every
+                    // header it sends is made here from the file and the range (no user text), so the general
+                    // response encoder, pipelining and error handlers and the idle handler would only re-do, per
+                    // request, what this one handler does for its own few answers (measured: docs/BENCHMARKS.md).
                     try channel.pipeline.syncOperations.addHandler(
-                        IdleStateHandler(readTimeout: .seconds(configuration.idleTimeout)))
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
                     try channel.pipeline.syncOperations.addHandler(
-                        MediaHTTPHandler(configuration: configuration, verified: verified, logger: logger))
+                        MediaHTTPHandler(
+                            configuration: configuration, verified: verified, files: openFiles.table(for: channel.eventLoop),
+                            logger: logger))
                 }
             }
             .bind(host: configuration.host, port: configuration.port)
@@ -93,45 +106,131 @@ public final class MediaServer: Sendable {
     }
 }
 
-final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
+/// One connection of the media listener: requests are answered one at a time, in order (pipelined requests wait
+/// in `queued` and the socket is not read meanwhile, so a client that sends without reading cannot grow memory).
+///
+/// Bodies go out as `FileRegion`s (sendfile) under `TCP_CORK`, so the response head and the first bytes of the
+/// file leave in the same segment (as nginx's `tcp_nopush`). A connection is closed after `idleTimeout` seconds
+/// with no whole request read and no response in progress; a response in progress lasts as long as the client
+/// acknowledges bytes (`TCP_USER_TIMEOUT`), so a slow viewer reading a long range is not cut off and a client that
+/// stops reading altogether is dropped.
+final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundOut = HTTPServerResponsePart
+    typealias OutboundIn = IOData
+    typealias OutboundOut = IOData
 
     private let configuration: MediaServer.Configuration
     private let verified: VerifiedLinks
+    private let files: OpenFiles
     private let logger: Logger
     private var head: HTTPRequestHead?
+    private var queued = CircularBuffer<HTTPRequestHead>(initialCapacity: 2)
+    private var responding = false
+    private var readPending = false
+    private var closing = false
+    private var lastActivity = NIODeadline.now()
+    private var idleCheck: Scheduled<Void>?
     /// The socket peer's address as text, made once per connection (not per range request).
     private var peerAddress: String??
 
-    init(configuration: MediaServer.Configuration, verified: VerifiedLinks, logger: Logger) {
+    init(configuration: MediaServer.Configuration, verified: VerifiedLinks, files: OpenFiles, logger: Logger) {
         self.configuration = configuration
         self.verified = verified
+        self.files = files
         self.logger = logger
     }
 
+    // MARK: Connection
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { scheduleIdleCheck(context, in: .seconds(configuration.idleTimeout)) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if idleCheck == nil { scheduleIdleCheck(context, in: .seconds(configuration.idleTimeout)) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        idleCheck?.cancel()
+        idleCheck = nil
+        context.fireChannelInactive()
+    }
+
+    private func scheduleIdleCheck(_ context: ChannelHandlerContext, in delay: TimeAmount) {
+        idleCheck = context.eventLoop.assumeIsolated().scheduleTask(in: delay) { [self] in
+            let timeout = TimeAmount.seconds(configuration.idleTimeout)
+            if responding { lastActivity = .now() }
+            let quiet = NIODeadline.now() - lastActivity
+            if quiet >= timeout {
+                idleCheck = nil
+                context.close(promise: nil)
+            } else {
+                scheduleIdleCheck(context, in: timeout - quiet)
+            }
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastActivity = .now()
         switch unwrapInboundIn(data) {
         case .head(let head): self.head = head
         case .body: break  // GET/HEAD bodies are ignored
         case .end:
-            if let head { respond(context: context, head: head) }
-            head = nil
+            guard let head, !closing else { return }
+            self.head = nil
+            queued.append(head)
+            if !responding { answerNext(context) }
         }
     }
 
-    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
-            context.close(promise: nil)
+    /// Reads wait while a response is being written (NIO asks before every read).
+    func read(context: ChannelHandlerContext) {
+        if responding || !queued.isEmpty {
+            readPending = true
         } else {
-            context.fireUserInboundEventTriggered(event)
+            context.read()
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("media connection closed: \(error)")
-        context.close(promise: nil)
+        // A request the parser refused gets a 400 when nothing else is being answered; the connection ends either way.
+        if error is HTTPParserError, !responding, !closing {
+            closing = true
+            var buffer = context.channel.allocator.buffer(capacity: 96)
+            buffer.writeString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
+                context.close(promise: nil)
+            }
+        } else {
+            context.close(promise: nil)
+        }
     }
+
+    private func answerNext(_ context: ChannelHandlerContext) {
+        while !responding, !closing, let head = queued.popFirst() {
+            respond(context: context, head: head)
+        }
+        if !responding, queued.isEmpty, readPending, !closing {
+            readPending = false
+            context.read()
+        }
+    }
+
+    /// Called when the last byte of a response has been handed to the kernel (or the write failed).
+    private func finished(_ context: ChannelHandlerContext, keepAlive: Bool, failed: Bool) {
+        responding = false
+        lastActivity = .now()
+        if failed || !keepAlive {
+            closing = true
+            context.close(promise: nil)
+        } else {
+            answerNext(context)
+        }
+    }
+
+    // MARK: Answers
 
     /// Objects in a bucket are served by the bucket: a redirect to a presigned URL that lives as long as the link
     /// (the check above — signature, expiry, access revision — still happens here, and the watch log still sees it).
@@ -146,7 +245,6 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        let keepAlive = head.isKeepAlive
         guard head.method == .GET || head.method == .HEAD else {
             return sendText(context, head, 405, "Only GET and HEAD are served here.\n", extra: [("Allow", "GET, HEAD")])
         }
@@ -160,26 +258,16 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         if let redirect = link.redirect {
             return redirectToStore(context, head, grant: grant, url: redirect)
         }
-        // Open first and fstat the descriptor, so size and validators describe the bytes actually sent.
-        let handle: NIOFileHandle
-        let representation: Representation
-        do {
-            handle = try NIOFileHandle(_deprecatedPath: link.path)
-            var st = stat()
-            let ok = try handle.withUnsafeFileDescriptor { fstat($0, &st) } == 0
-            guard ok, (st.st_mode & S_IFMT) == S_IFREG else {
-                try? handle.close()
-                return sendText(context, head, 404, "No such media.\n")
-            }
-            representation = Representation(
-                size: Int64(st.st_size), lastModified: Int64(st.st_mtim.tv_sec), contentType: link.contentType)
-        } catch {
+        // The descriptor's own fstat gives size and validators, so they describe the bytes actually sent.
+        guard let file = try? files.acquire(link.path, contentType: link.contentType) else {
             return sendText(context, head, 404, "No such media.\n")
         }
+        let handle = file.handle
 
         let isHead = head.method == .HEAD
         let plan = configuration.responder.plan(
-            MediaRequest(isHead: isHead, header: { head.headers.first(name: $0) }), for: representation)
+            MediaRequest(isHead: isHead, header: { head.headers.first(name: $0) }), for: file.representation,
+            validators: file.validators)
         configuration.onPlayback?(
             PlaybackEvent(
                 grant: grant,
@@ -189,32 +277,50 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
                         ? nil : head.headers[canonicalForm: "X-Forwarded-For"].joined(separator: ",")),
                 userAgent: head.headers.first(name: "User-Agent"), status: plan.status, bytes: isHead ? 0 : plan.contentLength))
 
-        var headers = HTTPHeaders(plan.headers)
-        headers.replaceOrAdd(name: "Content-Length", value: String(plan.contentLength))
-        headers.add(name: "Cache-Control", value: "private, max-age=3600")
-        headers.add(name: "Access-Control-Allow-Origin", value: "*")
-        headers.add(name: "X-Content-Type-Options", value: "nosniff")
-        if !keepAlive { headers.add(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: plan.status)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
+        let keepAlive = head.isKeepAlive
+        var buffer = context.channel.allocator.buffer(capacity: 512)
+        Self.writeHead(
+            into: &buffer, head, status: plan.status, contentLength: plan.contentLength,
+            headers: plan.headers + [
+                ("Cache-Control", "private, max-age=3600"), ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff"),
+            ])
+        // The parts in order: bytes (head, multipart framing) and file regions.
+        var parts: [IOData] = []
         if !isHead {
             for segment in plan.body {
                 switch segment {
                 case .text(let text):
-                    context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
+                    buffer.writeString(text)
                 case .file(let range):
-                    let region = FileRegion(fileHandle: handle, readerIndex: Int(range.start), endIndex: Int(range.end) + 1)
-                    context.write(wrapOutboundOut(.body(.fileRegion(region))), promise: nil)
+                    parts.append(.byteBuffer(buffer))
+                    buffer = context.channel.allocator.buffer(capacity: 0)
+                    parts.append(.fileRegion(FileRegion(fileHandle: handle, readerIndex: Int(range.start), endIndex: Int(range.end) + 1)))
                 }
             }
         }
+        if buffer.readableBytes > 0 || parts.isEmpty { parts.append(.byteBuffer(buffer)) }
+        let sendsFile = parts.count > 1
+        if sendsFile { setCork(context, true) }
+        responding = true
+        for part in parts.dropLast() { context.write(wrapOutboundOut(part), promise: nil) }
         let done = context.eventLoop.makePromise(of: Void.self)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: done)
-        let channel = context.channel
-        done.futureResult.whenComplete { result in
-            try? handle.close()
-            if case .failure = result { channel.close(promise: nil) } else if !keepAlive { channel.close(promise: nil) }
+        context.writeAndFlush(wrapOutboundOut(parts[parts.count - 1]), promise: done)
+        done.futureResult.assumeIsolated().whenComplete { [self] result in
+            files.release(file)
+            if sendsFile { setCork(context, false) }
+            if case .failure = result {
+                finished(context, keepAlive: keepAlive, failed: true)
+            } else {
+                finished(context, keepAlive: keepAlive, failed: false)
+            }
         }
+    }
+
+    /// TCP_CORK holds partial segments while a response's head and file are queued; taking it off sends the tail.
+    private func setCork(_ context: ChannelHandlerContext, _ on: Bool) {
+        #if os(Linux)
+            try? context.channel.syncOptions?.setOption(ChannelOptions.tcpOption(.init(rawValue: TCP_CORK)), value: on ? 1 : 0)
+        #endif
     }
 
     private func peer(_ context: ChannelHandlerContext) -> String? {
@@ -228,20 +334,50 @@ final class MediaHTTPHandler: ChannelInboundHandler, RemovableChannelHandler {
         _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ code: Int, _ text: String,
         extra: [(String, String)] = []
     ) {
-        var headers = HTTPHeaders(extra)
-        headers.add(name: "Content-Type", value: "text/plain; charset=utf-8")
-        headers.add(name: "Content-Length", value: String(text.utf8.count))
-        if !head.isKeepAlive { headers.add(name: "Connection", value: "close") }
-        let status = HTTPResponseStatus(statusCode: code)
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
-        if head.method != .HEAD {
-            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: text)))), promise: nil)
-        }
         let keepAlive = head.isKeepAlive
-        let channel = context.channel
-        context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in
-            if !keepAlive { channel.close(promise: nil) }
+        var buffer = context.channel.allocator.buffer(capacity: 256 + text.utf8.count)
+        Self.writeHead(
+            into: &buffer, head, status: code, contentLength: Int64(text.utf8.count),
+            headers: extra + [("Content-Type", "text/plain; charset=utf-8")])
+        if head.method != .HEAD { buffer.writeString(text) }
+        responding = true
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { [self] result in
+            if case .failure = result {
+                finished(context, keepAlive: keepAlive, failed: true)
+            } else {
+                finished(context, keepAlive: keepAlive, failed: false)
+            }
         }
+    }
+
+    /// The status line and headers of a response to `request`. Values come from this listener (file facts, the
+    /// range, a presigned URL); a line break in one would be a bug, and is sent as a space rather than a header.
+    static func writeHead(
+        into buffer: inout ByteBuffer, _ request: HTTPRequestHead, status: Int, contentLength: Int64, headers: [(String, String)]
+    ) {
+        let http10 = request.version.major == 1 && request.version.minor == 0
+        buffer.writeString(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeString(String(status))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+        for (name, value) in headers where name != "Content-Length" {
+            buffer.writeString("\r\n")
+            buffer.writeString(name)
+            buffer.writeString(": ")
+            if value.utf8.contains(where: { $0 == 13 || $0 == 10 }) {
+                buffer.writeString(String(value.map { $0 == "\r" || $0 == "\n" ? " " : $0 }))
+            } else {
+                buffer.writeString(value)
+            }
+        }
+        buffer.writeString("\r\nContent-Length: ")
+        buffer.writeString(String(contentLength))
+        if !request.isKeepAlive {
+            buffer.writeString("\r\nConnection: close")
+        } else if http10 {
+            buffer.writeString("\r\nConnection: keep-alive")
+        }
+        buffer.writeString("\r\n\r\n")
     }
 }
 
@@ -266,8 +402,10 @@ final class VerifiedLinks: Sendable {
         if let known = links.withLockedValue({ $0[target] }) { return known.grant.expires >= now ? known : nil }
         guard let grant = signer.verify(target: target, now: now), let path = try? storage.localPath(for: grant.key) else { return nil }
         let contentType = MIMEType.forExtension(StorageKey.fileExtension(of: grant.key))
-        let redirect = storage.isRemote
-            ? storage.presignedURL(for: grant.key, expires: Int(max(60, grant.expires - now)), contentType: contentType, disposition: nil) : nil
+        let redirect =
+            storage.isRemote
+            ? storage.presignedURL(for: grant.key, expires: Int(max(60, grant.expires - now)), contentType: contentType, disposition: nil)
+            : nil
         let link = Link(grant: grant, path: path, contentType: contentType, redirect: redirect)
         links.withLockedValue {
             if $0.count >= Self.capacity { $0.removeAll(keepingCapacity: true) }
