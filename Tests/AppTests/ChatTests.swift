@@ -199,7 +199,12 @@ struct ChatTests {
             #expect(try await api(app, .PUT, "\(path)/moderators/\(try viewer.requireID())", token: viewerToken).status == .forbidden)
             let added = try await api(app, .PUT, "\(path)/moderators/\(try viewer.requireID())", token: ownerToken)
             #expect(added.status == .ok && (added.json["data"] as? [[String: Any]])?.first?["username"] as? String == "viewer1")
-            #expect(try await api(app, .PATCH, "\(path)/chat", token: ownerToken, json: ["slow_mode_seconds": 5000]).status == .badRequest)
+            // A value out of its rule is 422; an item with line breaks is one word per line, as in the studio form.
+            #expect(try await api(app, .PATCH, "\(path)/chat", token: ownerToken, json: ["slow_mode_seconds": 5000]).status == .unprocessableEntity)
+            let many = try await api(app, .PATCH, "\(path)/chat", token: ownerToken, json: ["blocked_words": [String(repeating: "w\n", count: 501)]])
+            #expect(many.status == .unprocessableEntity)
+            let lines = try await api(app, .PATCH, "\(path)/chat", token: ownerToken, json: ["blocked_words": ["spam\n\n  eggs \r\n"]])
+            #expect(lines.status == .ok && lines.json["blocked_words"] as? [String] == ["spam", "eggs"])
             let patched = try await api(app, .PATCH, "\(path)/chat", token: ownerToken, json: ["slow_mode_seconds": 15, "blocked_words": ["foo"]])
             #expect(patched.json["slow_mode_seconds"] as? Int == 15)
             // Blocked words are shown to those who moderate only.

@@ -284,15 +284,18 @@ public struct ChatService: Sendable {
         guard standing.canModerate else { throw ChatRefusal("forbidden", "Only the owner, moderators and admins change chat settings.") }
         let settings = try await settings(channelID: channel.id)
         if let slow = patch.slow_mode_seconds {
-            guard (0...3600).contains(slow) else { throw ChatRefusal("bad_request", "slow_mode_seconds is 0 (off) to 3600.") }
+            guard (0...3600).contains(slow) else { throw ChatRefusal("unprocessable", "slow_mode_seconds is 0 (off) to 3600.") }
             settings.slowModeSeconds = slow
         }
         if let only = patch.subscribers_only { settings.subscribersOnly = only }
         if let links = patch.links_allowed { settings.linksAllowed = links }
         if let words = patch.blocked_words {
-            let cleaned = words.map { $0.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { !$0.isEmpty }
-            guard cleaned.count <= 500, cleaned.allSatisfy({ $0.count <= 100 && !$0.contains("\n") }) else {
-                throw ChatRefusal("bad_request", "blocked_words is a list of up to 500 words or phrases of up to 100 characters each.")
+            // One word or phrase per line, as the studio form's text box has them: an item with line breaks is
+            // several; blank lines and surrounding spaces are dropped.
+            let cleaned = words.flatMap { $0.split(whereSeparator: \.isNewline) }
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard cleaned.count <= 500, cleaned.allSatisfy({ $0.count <= 100 }) else {
+                throw ChatRefusal("unprocessable", "blocked_words is a list of up to 500 words or phrases of up to 100 characters each.")
             }
             settings.blockedWords = cleaned.joined(separator: "\n")
         }
