@@ -24,7 +24,7 @@ public struct PlaybackEvent: Sendable {
 /// range planner as the app and with bodies sent by `FileRegion` (sendfile: no copy through user space).
 ///
 /// It knows nothing of Vapor or the database: the signature says which key may be read until when, so the
-/// hot path is a stat, an HMAC and a sendfile.
+/// hot path is a lookup of the verified link, a descriptor kept open for a second (`OpenFiles`) and a sendfile.
 public final class MediaServer: Sendable {
     public struct Configuration: Sendable {
         public var host: String
