@@ -140,7 +140,6 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
     } catch {
         throw ConfigError(variable: "VIDEOTUBE_RESOURCES", message: "cannot read \(app.directory.publicDirectory): \(error)")
     }
-    app.middleware.use(StaticAssetsMiddleware(assets: assets))
     app.middleware.use(
         CORSMiddleware(
             configuration: .init(
@@ -199,6 +198,10 @@ public func configure(_ app: Application, _ config: AppConfig) async throws {
         mediaPortBox: NIOLockedValueBox(config.mediaPort), assets: assets, assetURLs: AssetURLs(assets),
         newestMigration: migrations.last!.name, metrics: metrics)
     app.lifecycle.use(ChatLifecycle())
+    // Assets are answered before the router and the middleware above (see `StaticAssetsResponder`).
+    app.responder.use { app in
+        StaticAssetsResponder(assets: app.videotube.assets, metrics: app.videotube.metrics, next: app.responder.default)
+    }
 
     try routes(app)
     app.videotube.allowedMethods.load(app.routes.all)

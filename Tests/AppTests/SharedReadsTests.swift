@@ -98,7 +98,7 @@ struct SharedReadsTests {
         }
     }
 
-    @Test("Signed-in pages share the listing query and see an edit at once; a counted view flushes nothing")
+    @Test("Signed-in pages share the listing query and the video boxes, and see an edit at once; a counted view flushes nothing")
     func listingsAreSharedWithSignedInReaders() async throws {
         try await withApp { app in
             // given a video, a signed-in reader and a signed-out one
@@ -109,10 +109,14 @@ struct SharedReadsTests {
             let bob = Browser(app)
             try await bob.signIn("bob")
             let visitor = Browser(app)
-            #expect(try await bob.get("/").body.contains("Clip of alice"))
-            #expect(try await visitor.get("/").body.contains("Clip of alice"))
+            let bobsHome = try await bob.get("/").body
+            let visitorsHome = try await visitor.get("/").body
+            #expect(bobsHome.contains("Clip of alice"))
+            // the grid of boxes is the same for both (rendered once), while the page around it is bob's
+            #expect(Self.grid(bobsHome) != nil && Self.grid(bobsHome) == Self.grid(visitorsHome))
+            #expect(bobsHome != visitorsHome)
             let stored = app.videotube.sharedReads.storedCount
-            #expect(stored >= 2)
+            #expect(stored >= 3)  // the visitor's page, the listing, alice's box
             // when a view is counted, the shared entries stay
             #expect(try await api(app, .POST, "/api/v1/videos/\(id)/views").status == .ok)
             #expect(app.videotube.sharedReads.storedCount == stored)
@@ -120,6 +124,19 @@ struct SharedReadsTests {
             #expect(try await api(app, .PATCH, "/api/v1/videos/\(id)", token: token, json: ["title": "Renamed"]).status == .ok)
             #expect(try await bob.get("/").body.contains("Renamed"))
             #expect(try await visitor.get("/").body.contains("Renamed"))
+            // a title is escaped in the box, wherever the box is shown
+            #expect(try await api(app, .PATCH, "/api/v1/videos/\(id)", token: token, json: ["title": "<b>Bold</b>"]).status == .ok)
+            for path in ["/", "/@alice", "/search?q=bold"] {
+                let page = try await bob.get(path).body
+                #expect(page.contains("&lt;b&gt;Bold&lt;/b&gt;") && !page.contains("<b>Bold"), "\(path)")
+            }
         }
+    }
+
+    /// The home page's grid of video boxes.
+    static func grid(_ page: String) -> Substring? {
+        guard let start = page.range(of: "<section class=\"video-grid\">"), let end = page.range(of: "</section>", range: start.upperBound..<page.endIndex)
+        else { return nil }
+        return page[start.lowerBound..<end.upperBound]
     }
 }

@@ -41,7 +41,7 @@ struct CategoryController {
         return try await req.render(
             "category",
             CategoryPage(
-                name: name, allURL: SiteURL.categories.path, allName: "Categories", live: live, videos: videos.items.map { VideoCard($0, links: links) },
+                name: name, allURL: SiteURL.categories.path, allName: "Categories", live: live, videos: try await req.videoGrid(videos.items),
                 nextPageURL: next.map { SiteURL.category(.value(ChannelOptions.slug(of: name))).path + "?page=\($0)" }))
     }
 
@@ -60,7 +60,7 @@ struct CategoryController {
             "category",
             CategoryPage(
                 name: "#" + tag, allURL: SiteURL.search.path + "?q=" + (tag.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""),
-                allName: "Search for “\(tag)”", live: live, videos: videos.items.map { VideoCard($0, links: links) },
+                allName: "Search for “\(tag)”", live: live, videos: try await req.videoGrid(videos.items),
                 nextPageURL: next.map { SiteURL.tag(.value(tag)).path + "?page=\($0)" }))
     }
 }

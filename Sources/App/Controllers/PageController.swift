@@ -18,7 +18,7 @@ struct PageController {
             .map { ($0, viewers.count($0.id ?? 0)) }.sorted { $0.1 > $1.1 }
             .map { channel, count in LiveCard(channel, viewers: count, links: links) }
         let counts = try await req.catalog.channelCountsByCategory()
-        var model = HomePage(sort: sort.rawValue, videos: result.items.map { VideoCard($0, links: links) }, nextPage: more, live: live)
+        var model = HomePage(sort: sort.rawValue, videos: try await req.videoGrid(result.items), nextPage: more, live: live)
         model.categories = ChannelOptions.categories.filter { counts[$0] != nil }.map(CategoryChip.init)
         return try await req.render("home", model).encodeResponse(for: req)
     }
@@ -55,7 +55,8 @@ struct PageController {
             case .about: nil
             }
         let subscribe = try await req.subscribeBox(channel, back: SiteURL.channel(.value(channel.handle)).path)
-        var model = try ChannelPage(channel, tab: tab, videos: shown, videoCount: all.total, links: req.mediaLinks, subscribe: subscribe)
+        var model = try ChannelPage(
+            channel, tab: tab, videos: shown, grid: try await req.videoGrid(shown?.items ?? []), videoCount: all.total, links: req.mediaLinks, subscribe: subscribe)
         if tab == .about { model.totalViewsText = Formatting.counted(try await req.catalog.viewsByChannel(id)[id] ?? 0, "view") }
         return try await req.render("channel", model).encodeResponse(for: req)
     }
@@ -81,7 +82,7 @@ struct PageController {
         var seen = Set([id])
         let others = (Array(sameChannel) + sameTags + popular).filter { seen.insert($0.id).inserted }.prefix(12)
         var page = WatchPage(
-            video, viewer: req.user, links: links, upNext: others.map { VideoCard($0, links: links) },
+            video, viewer: req.user, links: links, upNext: try await req.videoGrid(others),
             subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))
         page.replayChat = try await ChatReplay.find(id, on: req.db) != nil
         page.crossOrigin = req.services.storage.isRemote

@@ -87,7 +87,7 @@ struct SearchController {
         }
         if kind == nil || kind == .video {
             let found = try await req.search.videos(q, page: page, perPage: 24)
-            model.videos = found.items.map { VideoCard($0, links: links) }
+            model.videos = try await req.videoGrid(found.items)
             model.videoTotal = found.total
             model.setNext(page: page, perPage: 24, total: found.total)
         }

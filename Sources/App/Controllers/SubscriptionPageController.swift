@@ -28,6 +28,6 @@ struct SubscriptionPageController {
             "feed",
             FeedPage(
                 channels: channels.map { ChannelChip(name: $0.name, url: SiteURL.channel(.value($0.handle)).path, logoURL: $0.logoURL(links, site: "")) },
-                videos: videos.items.map { VideoCard($0, links: links) }))
+                videos: try await req.videoGrid(videos.items)))
     }
 }

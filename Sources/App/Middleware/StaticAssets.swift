@@ -87,7 +87,8 @@ final class StaticAssets: Sendable {
         if gzip { out.add(name: .contentEncoding, value: "gzip") }
         let body = gzip ? asset.gzipped! : asset.body
         out.add(name: .contentLength, value: String(body.readableBytes))
-        return Response(status: .ok, headers: out, body: method == .HEAD ? .empty : .init(buffer: body))
+        // HEAD too carries the body: Vapor's server sends only the head for HEAD, with the GET's Content-Length.
+        return Response(status: .ok, headers: out, body: .init(buffer: body))
     }
 
     static func contentType(_ ext: String) -> String {

@@ -15,6 +15,7 @@ public final class ServerMetrics: Sendable {
 
     let mediaBytes: Counter
     let mediaResponses: [Int: Counter]
+    let staticResponses: [Int: Counter]
     let transcodeSeconds: DurationHistogram
     let transcodes: [String: Counter]
     let liveStreams: Gauge
@@ -33,6 +34,10 @@ public final class ServerMetrics: Sendable {
         mediaResponses = Dictionary(
             uniqueKeysWithValues: [200, 206, 302, 304, 403, 404, 410, 416].map {
                 ($0, registry.makeCounter(name: "videotube_media_responses_total", labels: [("status", String($0))], help: "Media listener responses by status"))
+            })
+        staticResponses = Dictionary(
+            uniqueKeysWithValues: [200, 304].map {
+                ($0, registry.makeCounter(name: "videotube_static_responses_total", labels: [("status", String($0))], help: "Static asset responses by status (answered before routing)"))
             })
         transcodeSeconds = registry.makeDurationHistogram(
             name: "videotube_transcode_seconds", labels: [],
@@ -62,6 +67,11 @@ public final class ServerMetrics: Sendable {
     public func mediaServed(status: Int, bytes: Int64) {
         mediaResponses[status]?.increment()
         if bytes > 0 { mediaBytes.increment(by: bytes) }
+    }
+
+    /// One static asset answered (an atomic add).
+    func staticServed(status: Int) {
+        staticResponses[status]?.increment()
     }
 
     /// A processing job this process finished.

@@ -17,6 +17,9 @@ import Vapor
 /// - **Counters** (views, subscribers, live viewers) and relative dates change too often to invalidate on:
 ///   entries live at most `lifetime`, as view counts lag on every large video site.
 ///
+/// Signed-in pages are rendered for their reader, but the pieces that are the same for everyone are not: the
+/// listings' query results (`value`) and each video's box (`fragments`, see `VideoGrid`) come from here too.
+///
 /// Signed-in requests, API calls with a token, pages with a one-off notice and non-200 answers are never stored.
 /// Keys are the handler's parsed parameters (never the raw query) plus the origins its URLs are made for, and
 /// the cache holds at most `capacity` entries, so made-up parameters or hosts cannot grow it.
@@ -24,6 +27,8 @@ public final class SharedReads: Sendable {
     public static let lifetime: TimeInterval = 5
     public static let versionCheckInterval: TimeInterval = 0.25
     public static let capacity = 512
+    /// Video boxes are keyed by real video ids (times the media origins seen), so they may be more.
+    public static let fragmentCapacity = 4096
 
     struct Entry: Sendable {
         var contentType: String
@@ -41,6 +46,8 @@ public final class SharedReads: Sendable {
         var entries: [String: Entry] = [:]
         /// Query results shared by signed-in and signed-out readers alike (listings), under the same rules.
         var values: [String: Value] = [:]
+        /// Rendered pieces of pages that read the same everywhere (a video's box), under the same rules.
+        var fragments: [String: (html: String, storedAt: TimeInterval)] = [:]
         /// Bumped by every invalidation, so a render that began before one is not stored after it.
         var generation = 0
         var version: Int64?
@@ -53,13 +60,14 @@ public final class SharedReads: Sendable {
     public init() {}
 
     /// How many responses are stored now.
-    public var storedCount: Int { state.withLockedValue { $0.entries.count + $0.values.count } }
+    public var storedCount: Int { state.withLockedValue { $0.entries.count + $0.values.count + $0.fragments.count } }
 
     /// Drops every entry (a write on this node succeeded).
     public func invalidate() {
         state.withLockedValue {
             $0.entries.removeAll(keepingCapacity: true)
             $0.values.removeAll(keepingCapacity: true)
+            $0.fragments.removeAll(keepingCapacity: true)
             $0.generation &+= 1
         }
     }
@@ -108,6 +116,31 @@ public final class SharedReads: Sendable {
         return made
     }
 
+    /// The stored HTML for each of `keys` where fresh; `make` renders the others (it gets their positions in
+    /// `keys` and answers one piece for each), which are stored. One lock for the lookups, one for the stores.
+    func fragments(_ keys: [String], on db: any Database, make: ([Int]) async throws -> [String]) async throws -> [String] {
+        let now = ProcessInfo.processInfo.systemUptime
+        try await checkVersion(now: now, db: db)
+        var pieces = [String?](repeating: nil, count: keys.count)
+        let generation = state.withLockedValue { state -> Int in
+            for (i, key) in keys.enumerated() {
+                if let stored = state.fragments[key], now - stored.storedAt < Self.lifetime { pieces[i] = stored.html }
+            }
+            return state.generation
+        }
+        let missing = pieces.indices.filter { pieces[$0] == nil }
+        guard !missing.isEmpty else { return pieces.map { $0! } }
+        let made = try await make(missing)
+        precondition(made.count == missing.count, "make answers one piece per missing key")
+        for (i, html) in zip(missing, made) { pieces[i] = html }
+        state.withLockedValue { state in
+            guard state.generation == generation else { return }
+            if state.fragments.count + missing.count > Self.fragmentCapacity { state.fragments.removeAll(keepingCapacity: true) }
+            for (i, html) in zip(missing, made) { state.fragments[keys[i]] = (html, now) }
+        }
+        return pieces.map { $0! }
+    }
+
     /// Reads `catalog_state.version` when the last reading is older than the interval (one request does it
     /// while the others keep using the entries); a new version drops every entry.
     private func checkVersion(now: TimeInterval, db: any Database) async throws {
@@ -131,6 +164,7 @@ public final class SharedReads: Sendable {
                 state.version = version
                 state.entries.removeAll(keepingCapacity: true)
                 state.values.removeAll(keepingCapacity: true)
+                state.fragments.removeAll(keepingCapacity: true)
                 state.generation &+= 1
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import Vapor
 
 /// A video box as the reference draws it: thumbnail, channel logo, title, "1.2K views • 3 days ago".
 struct VideoCard: Encodable {
@@ -28,6 +29,40 @@ struct VideoCard: Encodable {
         viewsText = Formatting.counted(video.views, "view")
         ageText = Formatting.age(of: video.createdAt, now: now)
         storyboardURL = video.hasStoryboard ? "/videos/\(id)/hls/storyboard.vtt" : nil
+    }
+}
+
+/// A grid of video boxes, as HTML made by `Request.videoGrid`; templates test `videos.count` and insert
+/// `#unsafeHTML(videos.html)`.
+struct VideoGrid: Encodable {
+    var count: Int
+    /// `videobox.leaf` rendered for each video, so every piece of text in it was escaped there.
+    var html: String
+
+    static let empty = VideoGrid(count: 0, html: "")
+}
+
+extension Request {
+    /// The boxes of `videos`. A box is the same on every page and for every reader (its links are made for no
+    /// viewer), so each is rendered once and kept in `SharedReads` (key: video and media origin) while the
+    /// catalog is unchanged and at most `SharedReads.lifetime`: a signed-in page, rendered for its reader, does
+    /// not render two dozen boxes again each time.
+    func videoGrid(_ videos: some Collection<VideoRecord>) async throws -> VideoGrid {
+        guard !videos.isEmpty else { return .empty }
+        let records = Array(videos)
+        let links = mediaLinks
+        let keys = records.map { "\($0.id)|" + links.base }
+        let pieces = try await services.sharedReads.fragments(keys, on: db) { missing in
+            let now = Date()
+            var made: [String] = []
+            made.reserveCapacity(missing.count)
+            for i in missing {
+                let box: View = try await self.view.render("videobox", ["video": VideoCard(records[i], links: links, now: now)])
+                made.append(String(buffer: box.data))
+            }
+            return made
+        }
+        return VideoGrid(count: records.count, html: pieces.joined(separator: "\n"))
     }
 }
 

@@ -25,13 +25,13 @@ struct CategoryPage: Encodable {
     var title: String
     var name: String
     var live: [LiveCard]
-    var videos: [VideoCard]
+    var videos: VideoGrid
     var nextPageURL: String?
     /// The link above the heading: every category, or a search for the tag.
     var allURL: String
     var allName: String
 
-    init(name: String, allURL: String, allName: String, live: [LiveCard], videos: [VideoCard], nextPageURL: String?) {
+    init(name: String, allURL: String, allName: String, live: [LiveCard], videos: VideoGrid, nextPageURL: String?) {
         title = "\(name) · Videotube"
         self.name = name
         self.allURL = allURL

@@ -25,7 +25,7 @@ struct ChannelPage: Encodable {
     var videoCountText: String
     var tab: Tab
     var tabs: [TabLink]
-    var videos: [VideoCard]
+    var videos: VideoGrid
     var nextPageURL: String?
     /// The about tab's sum of its listed videos' views; set by the handler.
     var totalViewsText = ""
@@ -44,8 +44,11 @@ struct ChannelPage: Encodable {
     /// For its owner: the upload page with this channel chosen.
     var uploadURL: String
 
-    /// `videos`: the tab's page of listed videos (none on the about tab); `videoCount` all its listed videos.
-    init(_ channel: Channel, tab: Tab, videos: Paged<VideoRecord>?, videoCount: Int, links: MediaLinks, subscribe: SubscribeBox) throws {
+    /// `videos`: the tab's page of listed videos (none on the about tab) and `grid` their boxes; `videoCount` all
+    /// its listed videos.
+    init(
+        _ channel: Channel, tab: Tab, videos: Paged<VideoRecord>?, grid: VideoGrid, videoCount: Int, links: MediaLinks, subscribe: SubscribeBox
+    ) throws {
         title = "\(channel.name) · Videotube"
         name = channel.name
         handle = channel.handle
@@ -60,7 +63,7 @@ struct ChannelPage: Encodable {
         tabs = Tab.allCases.map { t in
             TabLink(name: t.rawValue.capitalizedFirst, url: t == .videos ? base : base + "?tab=" + t.rawValue, current: t == tab)
         }
-        self.videos = (videos?.items ?? []).map { VideoCard($0, links: links) }
+        self.videos = grid
         if let videos, let next = PageWindow(page: videos.page, perPage: videos.perPage).next(total: videos.total) {
             nextPageURL = base + "?tab=\(tab.rawValue)&page=\(next)"
         }

@@ -4,5 +4,5 @@ import Foundation
 struct FeedPage: Encodable {
     var title = "Subscriptions · Videotube"
     var channels: [ChannelChip]
-    var videos: [VideoCard]
+    var videos: VideoGrid
 }

@@ -2,7 +2,7 @@
 struct HomePage: Encodable {
     var title = "Videotube"
     var sort: String
-    var videos: [VideoCard]
+    var videos: VideoGrid
     var nextPage: Int?
     /// "Live now": live channels, most watched first.
     var live: [LiveCard] = []

@@ -14,7 +14,7 @@ struct SearchPage: Encodable {
     var liveTotal = 0
     var channels: [ChannelCard] = []
     var channelTotal = 0
-    var videos: [VideoCard] = []
+    var videos = VideoGrid.empty
     var videoTotal = 0
     var nextPageURL: String?
     /// Nothing was asked yet (an empty box).

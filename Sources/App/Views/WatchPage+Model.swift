@@ -22,7 +22,7 @@ struct WatchPage: Encodable {
     var channelLogoURL: String
     var subscribersText: String
     var resolutionText: String
-    var upNext: [VideoCard]
+    var upNext: VideoGrid
     var subscribe: SubscribeBox
     var editURL: String?
     var visibility: String
@@ -49,7 +49,7 @@ struct WatchPage: Encodable {
     }
 
     /// `video` with its channel loaded, as `viewer` sees it.
-    init(_ video: Video, viewer: User?, links: MediaLinks, upNext: [VideoCard], subscribe: SubscribeBox) {
+    init(_ video: Video, viewer: User?, links: MediaLinks, upNext: VideoGrid, subscribe: SubscribeBox) {
         let id = video.id ?? 0
         let channel = video.channel
         title = "\(video.title) · Videotube"
