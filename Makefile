@@ -14,7 +14,7 @@ help:
 	@echo "make run    - install ffmpeg if missing, build (release), serve on http://127.0.0.1:$(PORT) with demo content"
 	@echo "make test   - install test tools (ffmpeg, chromium, PostgreSQL, Playwright), build, run every suite"
 	@echo "make bench  - side-by-side benchmarks (this server vs nginx), results in docs/BENCHMARKS.md"
-	@echo "make fuzz   - libFuzzer over the RTMP, Range, tus, multipart, storage-key and signed-URL parsers (FUZZ_SECONDS each, default 60)"
+	@echo "make fuzz   - libFuzzer over the RTMP, Range, tus, multipart, storage-key, signed-URL and media request parsers (FUZZ_SECONDS each, default 60)"
 	@echo "make check-api - schemathesis against docs/openapi.yaml on a server it starts (CHECK_API_SECONDS, default 600)"
 	@echo "make fmt    - format the Swift sources with swift format"
 	@echo "make install PREFIX=/usr/local - build (release) and install bin/videotube with its files in share/videotube"

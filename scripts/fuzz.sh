@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Builds and runs the libFuzzer targets in Fuzz/ for SECONDS each: the RTMP parsers, and the hand-written HTTP
-# parsers of Sources/Media/Parsing (Range, tus headers, multipart, storage keys, signed media URLs).
-# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: rtmp range tus multipart storage-key signed-url)
+# parsers of Sources/Media/Parsing (Range, tus headers, multipart, storage keys, signed media URLs, the media
+# listener's request heads).
+# Usage: scripts/fuzz.sh SECONDS [TARGET...]   (targets: rtmp range tus multipart storage-key signed-url request-head)
 # A crash leaves its input in .build/fuzz/crash-*; replay it with `.build/fuzz/TARGET FILE`, then make it a unit test.
 set -euo pipefail
 if [ "${1:-}" = "--help" ] || [ $# -lt 1 ]; then sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'; exit 0; fi
 seconds=$1; shift
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(rtmp range tus multipart storage-key signed-url)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(rtmp range tus multipart storage-key signed-url request-head)
 cd "$(dirname "$0")/.."
 mkdir -p .build/fuzz
 for target in "${targets[@]}"; do
@@ -17,7 +18,8 @@ for target in "${targets[@]}"; do
         multipart) sources=(Sources/Media/Parsing/*.swift Fuzz/MultipartFuzz.swift) ;;
         storage-key) sources=(Sources/Media/Parsing/*.swift Fuzz/StorageKeyFuzz.swift) ;;
         signed-url) sources=(Sources/Media/Parsing/*.swift Fuzz/SignedURLFuzz.swift) ;;
-        *) echo "unknown fuzz target '$target' (rtmp range tus multipart storage-key signed-url)" >&2; exit 2 ;;
+        request-head) sources=(Sources/Media/Parsing/*.swift Fuzz/RequestHeadFuzz.swift) ;;
+        *) echo "unknown fuzz target '$target' (rtmp range tus multipart storage-key signed-url request-head)" >&2; exit 2 ;;
     esac
     binary=.build/fuzz/$target
     newest=$(ls -t "${sources[@]}" "$binary" 2>/dev/null | head -1 || true)

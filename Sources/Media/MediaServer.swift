@@ -89,12 +89,11 @@ public final class MediaServer: Sendable {
                             ChannelOptions.tcpOption(.init(rawValue: TCP_USER_TIMEOUT)),
                             value: Int(clamping: configuration.idleTimeout * 1000))
                     #endif
-                    // Two handlers: NIO's request parser and ours, which writes its responses as bytes itself. Every
-                    // header it sends is made here from the file and the range (no user text), so the general
-                    // response encoder, pipelining and error handlers and the idle handler would only re-do, per
-                    // request, what this one handler does for its own few answers (measured: docs/BENCHMARKS.md).
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes)))
+                    // One handler: it parses requests with `MediaRequestParser` (the request line and the few fields it
+                    // acts on, no header table) and writes its responses as bytes itself. Every header it sends is
+                    // made here from the file and the range (no user text), so a general request decoder, response
+                    // encoder, pipelining, error and idle handlers would only re-do, per request, what this one
+                    // handler does for its own few answers (measured: docs/BENCHMARKS.md).
                     try channel.pipeline.syncOperations.addHandler(
                         MediaHTTPHandler(
                             configuration: configuration, verified: verified, files: openFiles.table(for: channel.eventLoop),
@@ -107,7 +106,7 @@ public final class MediaServer: Sendable {
 }
 
 /// One connection of the media listener: requests are answered one at a time, in order (pipelined requests wait
-/// in `queued` and the socket is not read meanwhile, so a client that sends without reading cannot grow memory).
+/// in `buffered` and the socket is not read meanwhile, so a client that sends without reading cannot grow memory).
 ///
 /// Bodies go out as `FileRegion`s (sendfile) under `TCP_CORK`, so the response head and the first bytes of the
 /// file leave in the same segment (as nginx's `tcp_nopush`). A connection is closed after `idleTimeout` seconds
@@ -115,7 +114,7 @@ public final class MediaServer: Sendable {
 /// acknowledges bytes (`TCP_USER_TIMEOUT`), so a slow viewer reading a long range is not cut off and a client that
 /// stops reading altogether is dropped.
 final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = IOData
     typealias OutboundOut = IOData
 
@@ -123,8 +122,8 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let verified: VerifiedLinks
     private let files: OpenFiles
     private let logger: Logger
-    private var head: HTTPRequestHead?
-    private var queued = CircularBuffer<HTTPRequestHead>(initialCapacity: 2)
+    /// Bytes read and not yet parsed: the rest of a request head, or pipelined requests.
+    private var buffered: ByteBuffer?
     private var responding = false
     private var readPending = false
     private var closing = false
@@ -172,21 +171,19 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        lastActivity = .now()
-        switch unwrapInboundIn(data) {
-        case .head(let head): self.head = head
-        case .body: break  // GET/HEAD bodies are ignored
-        case .end:
-            guard let head, !closing else { return }
-            self.head = nil
-            queued.append(head)
-            if !responding { answerNext(context) }
+        guard !closing else { return }
+        var bytes = unwrapInboundIn(data)
+        if buffered == nil {
+            buffered = bytes
+        } else {
+            buffered!.writeBuffer(&bytes)
         }
+        if !responding { answerNext(context) }
     }
 
     /// Reads wait while a response is being written (NIO asks before every read).
     func read(context: ChannelHandlerContext) {
-        if responding || !queued.isEmpty {
+        if responding {
             readPending = true
         } else {
             context.read()
@@ -195,24 +192,28 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         logger.debug("media connection closed: \(error)")
-        // A request the parser refused gets a 400 when nothing else is being answered; the connection ends either way.
-        if error is HTTPParserError, !responding, !closing {
-            closing = true
-            var buffer = context.channel.allocator.buffer(capacity: 96)
-            buffer.writeString("HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
-            context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
-                context.close(promise: nil)
-            }
-        } else {
-            context.close(promise: nil)
-        }
+        context.close(promise: nil)
     }
 
+    /// Answers the requests buffered, one at a time; when none is whole, asks for more bytes if a read was held.
     private func answerNext(_ context: ChannelHandlerContext) {
-        while !responding, !closing, let head = queued.popFirst() {
-            respond(context: context, head: head)
+        parsing: while !responding, !closing, var bytes = buffered {
+            let outcome = bytes.withUnsafeReadableBytes { MediaRequestParser.parse($0) }
+            switch outcome {
+            case .incomplete:
+                break parsing
+            case .request(let head, let length):
+                bytes.moveReaderIndex(forwardBy: length)
+                buffered = bytes.readableBytes > 0 ? bytes : nil
+                // Only a whole request counts as activity: a head trickling in byte by byte is silence.
+                lastActivity = .now()
+                respond(context: context, head: head)
+            case .refused(let status, let reason):
+                buffered = nil
+                refuse(context, status: status, reason: reason)
+            }
         }
-        if !responding, queued.isEmpty, readPending, !closing {
+        if !responding, readPending, !closing {
             readPending = false
             context.read()
         }
@@ -234,22 +235,21 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Objects in a bucket are served by the bucket: a redirect to a presigned URL that lives as long as the link
     /// (the check above — signature, expiry, access revision — still happens here, and the watch log still sees it).
-    private func redirectToStore(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, grant: MediaGrant, url: String) {
+    private func redirectToStore(_ context: ChannelHandlerContext, _ head: MediaRequestHead, grant: MediaGrant, url: String) {
         let remaining = Int(max(60, grant.expires - Int64(time(nil))))
         configuration.onPlayback?(
-            PlaybackEvent(
-                grant: grant, remoteAddress: peer(context), userAgent: head.headers.first(name: "User-Agent"), status: 302, bytes: 0))
+            PlaybackEvent(grant: grant, remoteAddress: peer(context), userAgent: head.userAgent, status: 302, bytes: 0))
         sendText(
             context, head, 302, "Served by the media store: \(url)\n",
             extra: [("Location", url), ("Cache-Control", "private, max-age=\(min(remaining, 3600))"), ("Access-Control-Allow-Origin", "*")])
     }
 
-    private func respond(context: ChannelHandlerContext, head: HTTPRequestHead) {
-        guard head.method == .GET || head.method == .HEAD else {
+    private func respond(context: ChannelHandlerContext, head: MediaRequestHead) {
+        if case .other = head.method {
             return sendText(context, head, 405, "Only GET and HEAD are served here.\n", extra: [("Allow", "GET, HEAD")])
         }
-        if head.uri == "/healthz" { return sendText(context, head, 200, "ok\n") }
-        guard let link = verified.link(for: head.uri, signer: configuration.signer, storage: configuration.storage),
+        if head.target == "/healthz" { return sendText(context, head, 200, "ok\n") }
+        guard let link = verified.link(for: head.target, signer: configuration.signer, storage: configuration.storage),
             configuration.isCurrent?(link.grant) ?? true
         else {
             return sendText(context, head, 403, "This media link is invalid or has expired: reload the page for a fresh one.\n")
@@ -264,26 +264,24 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let handle = file.handle
 
-        let isHead = head.method == .HEAD
+        let isHead = head.isHead
         let plan = configuration.responder.plan(
-            MediaRequest(isHead: isHead, header: { head.headers.first(name: $0) }), for: file.representation,
-            validators: file.validators)
+            MediaRequest(
+                isHead: isHead, range: head.range, ifRange: head.ifRange, ifMatch: head.ifMatch, ifNoneMatch: head.ifNoneMatch,
+                ifModifiedSince: head.ifModifiedSince, ifUnmodifiedSince: head.ifUnmodifiedSince),
+            for: file.representation, validators: file.validators)
         configuration.onPlayback?(
             PlaybackEvent(
                 grant: grant,
                 remoteAddress: configuration.trustedProxies.clientAddress(
-                    peer: peer(context),
-                    forwardedFor: configuration.trustedProxies.isEmpty || head.headers[canonicalForm: "X-Forwarded-For"].isEmpty
-                        ? nil : head.headers[canonicalForm: "X-Forwarded-For"].joined(separator: ",")),
-                userAgent: head.headers.first(name: "User-Agent"), status: plan.status, bytes: isHead ? 0 : plan.contentLength))
+                    peer: peer(context), forwardedFor: configuration.trustedProxies.isEmpty ? nil : head.forwardedFor),
+                userAgent: head.userAgent, status: plan.status, bytes: isHead ? 0 : plan.contentLength))
 
-        let keepAlive = head.isKeepAlive
+        let keepAlive = head.keepAlive
         var buffer = context.channel.allocator.buffer(capacity: 512)
         Self.writeHead(
-            into: &buffer, head, status: plan.status, contentLength: plan.contentLength,
-            headers: plan.headers + [
-                ("Cache-Control", "private, max-age=3600"), ("Access-Control-Allow-Origin", "*"), ("X-Content-Type-Options", "nosniff"),
-            ])
+            into: &buffer, head, status: plan.status, contentLength: plan.contentLength, headers: plan.headers,
+            fixed: "\r\nCache-Control: private, max-age=3600\r\nAccess-Control-Allow-Origin: *\r\nX-Content-Type-Options: nosniff")
         // The parts in order: bytes (head, multipart framing) and file regions.
         var parts: [IOData] = []
         if !isHead {
@@ -330,16 +328,33 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         return address
     }
 
+    /// A request the parser refused: its status and reason, then the connection ends (what follows in the
+    /// stream cannot be told apart from the refused request).
+    private func refuse(_ context: ChannelHandlerContext, status: Int, reason: String) {
+        closing = true
+        responding = true
+        var head = MediaRequestHead(method: .get, target: "/")
+        head.keepAlive = false
+        var buffer = context.channel.allocator.buffer(capacity: 160 + reason.utf8.count)
+        Self.writeHead(
+            into: &buffer, head, status: status, contentLength: Int64(reason.utf8.count + 1),
+            headers: [("Content-Type", "text/plain; charset=utf-8")])
+        buffer.writeString(reason + "\n")
+        context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
+    }
+
     private func sendText(
-        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ code: Int, _ text: String,
+        _ context: ChannelHandlerContext, _ head: MediaRequestHead, _ code: Int, _ text: String,
         extra: [(String, String)] = []
     ) {
-        let keepAlive = head.isKeepAlive
+        let keepAlive = head.keepAlive
         var buffer = context.channel.allocator.buffer(capacity: 256 + text.utf8.count)
         Self.writeHead(
             into: &buffer, head, status: code, contentLength: Int64(text.utf8.count),
             headers: extra + [("Content-Type", "text/plain; charset=utf-8")])
-        if head.method != .HEAD { buffer.writeString(text) }
+        if !head.isHead { buffer.writeString(text) }
         responding = true
         context.writeAndFlush(wrapOutboundOut(.byteBuffer(buffer))).assumeIsolated().whenComplete { [self] result in
             if case .failure = result {
@@ -352,14 +367,15 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// The status line and headers of a response to `request`. Values come from this listener (file facts, the
     /// range, a presigned URL); a line break in one would be a bug, and is sent as a space rather than a header.
+    /// `fixed` is header lines already formatted (`\r\nName: value` each).
     static func writeHead(
-        into buffer: inout ByteBuffer, _ request: HTTPRequestHead, status: Int, contentLength: Int64, headers: [(String, String)]
+        into buffer: inout ByteBuffer, _ request: MediaRequestHead, status: Int, contentLength: Int64, headers: [(String, String)],
+        fixed: String = ""
     ) {
-        let http10 = request.version.major == 1 && request.version.minor == 0
+        let http10 = request.minorVersion == 0
         buffer.writeString(http10 ? "HTTP/1.0 " : "HTTP/1.1 ")
-        buffer.writeString(String(status))
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(HTTPResponseStatus(statusCode: status).reasonPhrase)
+        buffer.writeString(statusText(status))
+        buffer.writeString(fixed)
         for (name, value) in headers where name != "Content-Length" {
             buffer.writeString("\r\n")
             buffer.writeString(name)
@@ -372,12 +388,25 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         buffer.writeString("\r\nContent-Length: ")
         buffer.writeString(String(contentLength))
-        if !request.isKeepAlive {
+        if !request.keepAlive {
             buffer.writeString("\r\nConnection: close")
         } else if http10 {
             buffer.writeString("\r\nConnection: keep-alive")
         }
         buffer.writeString("\r\n\r\n")
+    }
+}
+
+extension MediaHTTPHandler {
+    /// `206 Partial Content`: the code and reason phrase of a status line.
+    static func statusText(_ status: Int) -> String {
+        switch status {
+        case 200: "200 OK"
+        case 206: "206 Partial Content"
+        case 304: "304 Not Modified"
+        case 416: "416 Range Not Satisfiable"
+        default: "\(status) \(HTTPResponseStatus(statusCode: status).reasonPhrase)"
+        }
     }
 }
 

@@ -139,3 +139,72 @@ struct MultipartScannerTests {
         #expect(HeaderValue.parameter("filename", in: "attachment; filename*=latin1''x%E9.mp4; filename=x.mp4") == "x.mp4")
     }
 }
+
+/// The media listener's request parser: the request line and the fields it acts on, strict where lenient
+/// parsers disagree (RFC 9112 §11), bounded in size.
+@Suite("Media request heads")
+struct MediaRequestParserTests {
+    static func parse(_ text: String) -> MediaRequestParser.Outcome {
+        Array(text.utf8).withUnsafeBytes { MediaRequestParser.parse($0) }
+    }
+
+    static func head(_ text: String) -> MediaRequestHead? {
+        if case .request(let head, _) = parse(text) { return head }
+        return nil
+    }
+
+    static func status(_ text: String) -> Int? {
+        if case .refused(let status, _) = parse(text) { return status }
+        return nil
+    }
+
+    @Test("A range request: method, target, the fields read; the head's length leaves the next request")
+    func rangeRequest() throws {
+        let first = "GET /m/videos/1/a.mp4?e=9&s=abc HTTP/1.1\r\nHost: x\r\nrAnGe: bytes=0-99\r\nRange: bytes=5-6\r\n"
+            + "If-None-Match: \"e\"\r\nUser-Agent:  curl/8 \r\nX-Forwarded-For: 1.2.3.4\r\nx-forwarded-for: 5.6.7.8\r\n\r\n"
+        guard case .request(let head, let length) = Self.parse(first + "HEAD / HTTP/1.1\r\n\r\n") else {
+            Issue.record("not read")
+            return
+        }
+        #expect(length == first.utf8.count)
+        #expect(head.method == .get && head.target == "/m/videos/1/a.mp4?e=9&s=abc" && head.keepAlive)
+        #expect(head.range == "bytes=0-99" && head.ifNoneMatch == "\"e\"" && head.userAgent == "curl/8")
+        #expect(head.forwardedFor == "1.2.3.4,5.6.7.8" && head.ifRange == nil)
+    }
+
+    @Test("Keep-alive: HTTP/1.1 unless close, HTTP/1.0 only when asked; bare LF lines and leading empty lines are read")
+    func keepAlive() {
+        #expect(Self.head("GET / HTTP/1.1\r\nConnection: close\r\n\r\n")?.keepAlive == false)
+        #expect(Self.head("GET / HTTP/1.1\r\nConnection: TE, Close\r\n\r\n")?.keepAlive == false)
+        #expect(Self.head("GET / HTTP/1.0\r\n\r\n")?.keepAlive == false)
+        #expect(Self.head("HEAD / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").map { $0.keepAlive && $0.isHead } == true)
+        #expect(Self.head("\r\n\nGET /a HTTP/1.1\nRange: bytes=1-\n\n")?.range == "bytes=1-")
+        #expect(Self.head("OPTIONS * HTTP/1.1\r\n\r\n")?.method == .other("OPTIONS"))
+    }
+
+    @Test("Unfinished heads wait for more bytes, up to the size limit")
+    func incomplete() {
+        #expect(Self.parse("") == .incomplete)
+        #expect(Self.parse("GET / HTTP/1.1\r\nRange: bytes=0-1\r\n") == .incomplete)
+        #expect(Self.status("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: MediaRequestParser.maxHeadBytes)) == 431)
+        #expect(Self.status("GET / HTTP/1.1\r\n" + String(repeating: "X: y\r\n", count: 101) + "\r\n") == 431)
+    }
+
+    @Test("Malformed heads, bodies and other versions are refused", arguments: [
+        ("garbage\r\n\r\n", 400), ("GET  / HTTP/1.1\r\n\r\n", 400), ("GET / HTTP/1.1 \r\n\r\n", 400),
+        ("GET /a b HTTP/1.1\r\n\r\n", 400), ("GET / HTTP/1.1\r\nRange : bytes=0-1\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nA: b\r\n c\r\n\r\n", 400), ("GET / HTTP/1.1\r\nA: b\u{0}c\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nA: b\rc\r\n\r\n", 400), ("GET / HTTP/1.1\r\nNo colon\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello", 400), ("GET / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", 400),
+        ("GET / HTTP/1.1\r\nContent-Length: 0\r\nContent-Length: 1\r\n\r\n", 400), ("GET / HTTP/1.1\r\nContent-Length: -1\r\n\r\n", 400),
+        ("GET / HTTP/2.0\r\n\r\n", 505), ("GET / HTTP/1.1x\r\n\r\n", 400), ("GET / http/1.1\r\n\r\n", 400),
+    ])
+    func refused(text: String, status: Int) {
+        #expect(Self.status(text) == status)
+    }
+
+    @Test("An empty body is no body")
+    func emptyBody() {
+        #expect(Self.head("GET / HTTP/1.1\r\nContent-Length: 0\r\n\r\n") != nil)
+    }
+}
