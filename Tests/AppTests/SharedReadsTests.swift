@@ -133,6 +133,23 @@ struct SharedReadsTests {
         }
     }
 
+    @Test("A private video's row is shared, the right to watch it is not: its owner sees it, a stranger right after gets 404")
+    func privateVideosStayPrivate() async throws {
+        try await withApp { app in
+            let alice = try await Accounts.user(app, "alice")
+            try await Accounts.user(app, "bob")
+            let (_, id) = try await Accounts.channelWithVideo(app, owner: alice, handle: "alice", visibility: .private)
+            let owner = Browser(app)
+            try await owner.signIn("alice")
+            #expect(try await owner.get("/watch?v=\(id)").status == .ok)
+            let stranger = Browser(app)
+            try await stranger.signIn("bob")
+            #expect(try await stranger.get("/watch?v=\(id)").status == .notFound)
+            #expect(try await Browser(app).get("/watch?v=\(id)").status == .notFound)
+            #expect(try await owner.get("/watch?v=\(id)").status == .ok)
+        }
+    }
+
     /// The home page's grid of video boxes.
     static func grid(_ page: String) -> Substring? {
         guard let start = page.range(of: "<section class=\"video-grid\">"), let end = page.range(of: "</section>", range: start.upperBound..<page.endIndex)

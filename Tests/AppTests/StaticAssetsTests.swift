@@ -37,6 +37,14 @@ struct StaticAssetsTests {
             #expect(zipped.headers.first(name: .eTag) != fingerprinted.headers.first(name: .eTag))
             #expect((Int(zipped.headers.first(name: .contentLength) ?? "") ?? .max) < fingerprinted.body.utf8.count)
 
+            // HEAD tells the GET's length without the body; POST is not answered from the assets
+            let head = try await LiveServer.send(app, .HEAD, css, headers: [:], body: nil)
+            #expect(head.status == .ok && head.body.isEmpty)
+            #expect(head.headers.first(name: .contentLength) == String(fingerprinted.body.utf8.count))
+            #expect(head.headers.first(name: "X-Content-Type-Options") == "nosniff")
+            let post = try await LiveServer.send(app, .POST, css, headers: [:], body: nil)
+            #expect(post.status == .methodNotAllowed, "\(post.status)")
+
             // an ES module's relative import resolves beside the fingerprinted file
             #expect(try await LiveServer.send(app, .GET, "/assets/js/storyboard.js", headers: [:], body: nil).status == .ok)
             #expect(try await LiveServer.send(app, .GET, "/assets/js/nothing.js", headers: [:], body: nil).status == .notFound)

@@ -14,10 +14,13 @@ struct PageController {
         let links = req.mediaLinks
         let more = page * perPage < result.total ? page + 1 : nil
         let viewers = req.services.viewers
-        let live = try await req.live.liveChannels()
+        // Who is live and which categories have channels are the same for every reader (going live or changing
+        // category is a catalog change); viewer counts come from memory on each request.
+        let shared = req.services.sharedReads
+        let live = try await shared.value("home.live", on: req.db) { try await req.live.liveChannels() }
             .map { ($0, viewers.count($0.id ?? 0)) }.sorted { $0.1 > $1.1 }
             .map { channel, count in LiveCard(channel, viewers: count, links: links) }
-        let counts = try await req.catalog.channelCountsByCategory()
+        let counts = try await shared.value("home.categories", on: req.db) { try await req.catalog.channelCountsByCategory() }
         var model = HomePage(sort: sort.rawValue, videos: try await req.videoGrid(result.items), nextPage: more, live: live)
         model.categories = ChannelOptions.categories.filter { counts[$0] != nil }.map(CategoryChip.init)
         return try await req.render("home", model).encodeResponse(for: req)
@@ -72,7 +75,15 @@ struct PageController {
         .notFound, reason: "This video isn't available: it may have been removed, made private, or the link is wrong.")
 
     private func watch(_ req: Request, id: Int) async throws -> Response {
-        guard let video = try await req.catalog.watchableVideo(id: id, viewer: req.user) else { throw Self.unavailable }
+        // The row is the same for every reader, so it is read through `SharedReads` like the listings (never
+        // changed here: pages only read it); whether this reader may watch it is decided per request. A missing
+        // video is an error, which is not stored: made-up ids take no room.
+        let shared = req.services.sharedReads
+        let video = try await shared.value("watch.video|\(id)", on: req.db) {
+            guard let found = try await req.catalog.video(id: id) else { throw Self.unavailable }
+            return found
+        }
+        guard Policy.canWatch(video, by: req.user) else { throw Self.unavailable }
         let links = req.mediaLinks
         let channel = video.channel
         // Up next: the same channel's newest, then videos sharing its tags, then the most watched of the rest.
@@ -84,7 +95,7 @@ struct PageController {
         var page = WatchPage(
             video, viewer: req.user, links: links, upNext: try await req.videoGrid(others),
             subscribe: try await req.subscribeBox(channel, back: SiteURL.watch(id)))
-        page.replayChat = try await ChatReplay.find(id, on: req.db) != nil
+        page.replayChat = try await shared.value("watch.replayChat|\(id)", on: req.db) { try await ChatReplay.find(id, on: req.db) != nil }
         page.crossOrigin = req.services.storage.isRemote
         page.rating = try await req.ratingBox(videoID: id)
         return try await req.render("watch", page).encodeResponse(for: req)

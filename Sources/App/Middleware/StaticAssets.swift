@@ -64,6 +64,9 @@ final class StaticAssets: Sendable {
     /// The fingerprinted URL of `name` (`css/site.css`), or its plain path when there is no such file.
     func url(_ name: String) -> String { urls[name] ?? "/" + name }
 
+    /// Whether `path` names an asset (whatever the method).
+    func contains(_ path: String) -> Bool { assets[path] != nil }
+
     /// The answer for a GET or HEAD of an asset path, or nil when the path is not an asset.
     func response(path: String, method: HTTPMethod, headers: HTTPHeaders) -> Response? {
         guard method == .GET || method == .HEAD, let (asset, immutable) = assets[path] else { return nil }

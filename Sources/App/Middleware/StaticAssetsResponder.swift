@@ -6,16 +6,22 @@ import Vapor
 /// An asset answer needs none of what the chain does: no route, no session, no body, and of the security headers
 /// only `nosniff` (assets are neither pages nor JSON). Skipping the chain skips the route lookup, a Swift task per
 /// asynchronous middleware and Vapor's per-route timer, which together cost more than the asset itself. Asset
-/// answers are counted in `videotube_static_responses_total` instead; other methods than GET and HEAD go through
-/// the chain (405 with `Allow`).
+/// answers are counted in `videotube_static_responses_total` instead. Other methods on an asset get 405 with
+/// `Allow` (OPTIONS goes on to the chain, whose CORS middleware answers preflights).
 struct StaticAssetsResponder: Responder {
     let assets: StaticAssets
     let metrics: ServerMetrics
     let next: any Responder
 
     func respond(to request: Request) -> EventLoopFuture<Response> {
-        guard let response = assets.response(path: request.rawPath, method: request.method, headers: request.headers) else {
-            return next.respond(to: request)
+        let path = request.rawPath
+        guard let response = assets.response(path: path, method: request.method, headers: request.headers) else {
+            guard assets.contains(path), request.method != .OPTIONS else { return next.respond(to: request) }
+            // Another method on a file: 405 naming the ones it answers.
+            let refusal = Response(
+                status: .methodNotAllowed, headers: ["Allow": "GET, HEAD", "Content-Type": "text/plain; charset=utf-8", "X-Content-Type-Options": "nosniff"],
+                body: .init(string: "\(request.method.rawValue) is not answered here; use GET, HEAD.\n"))
+            return request.eventLoop.makeSucceededFuture(refusal)
         }
         response.headers.add(name: "X-Content-Type-Options", value: "nosniff")
         metrics.staticServed(status: Int(response.status.code))

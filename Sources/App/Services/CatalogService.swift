@@ -91,9 +91,13 @@ public struct CatalogService: Sendable {
     /// A video `viewer` may watch, with its channel: anyone's when streamable by link, a private one for its
     /// owner and admins; nil (a 404, so a stranger cannot tell it exists) otherwise.
     public func watchableVideo(id: Int, viewer: User?) async throws -> Video? {
-        let row = try await db.sql().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)
-        guard let video = row?.model(), Policy.canWatch(video, by: viewer) else { return nil }
+        guard let video = try await video(id: id), Policy.canWatch(video, by: viewer) else { return nil }
         return video
+    }
+
+    /// The video by id with its channel, whoever may see it (callers check `Policy.canWatch`).
+    func video(id: Int) async throws -> Video? {
+        try await db.sql().raw(VideoRow.select + " WHERE videos.id = \(bind: id)").first(decoding: VideoRow.self)?.model()
     }
 
     /// The records a `VideoRow.select` query finds: on SQLite read straight from its rows, elsewhere through SQLKit.
