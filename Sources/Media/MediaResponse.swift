@@ -108,7 +108,7 @@ public struct MediaResponder: Sendable {
     public func plan(_ request: MediaRequest, for file: Representation, validators known: Validators? = nil) -> MediaResponsePlan {
         let made = known ?? Validators(file)
         let etag = made.etag
-        let validators = [("ETag", etag), ("Last-Modified", made.lastModified)]
+        var validators: [(String, String)] { [("ETag", etag), ("Last-Modified", made.lastModified)] }
 
         // RFC 9110 §13.2.2: If-Match, else If-Unmodified-Since; then If-None-Match, else If-Modified-Since.
         if let ifMatch = request.ifMatch {
@@ -135,16 +135,24 @@ public struct MediaResponder: Sendable {
             if !holds { rangeHeader = nil }
         }
 
-        let common = [("Accept-Ranges", "bytes")] + validators
+        // One array, made at its final size (this runs for every range request a player makes).
+        func headers(_ more: (String, String)...) -> [(String, String)] {
+            var all: [(String, String)] = []
+            all.reserveCapacity(3 + more.count)
+            all.append(("Accept-Ranges", "bytes"))
+            all.append(("ETag", etag))
+            all.append(("Last-Modified", made.lastModified))
+            all.append(contentsOf: more)
+            return all
+        }
         switch planner.plan(range: rangeHeader, size: file.size) {
         case .full:
             return MediaResponsePlan(
-                status: 200, headers: common + [("Content-Type", file.contentType)],
+                status: 200, headers: headers(("Content-Type", file.contentType)),
                 body: file.size > 0 ? [.file(ByteRange(0, file.size - 1))] : [])
         case .single(let range):
             return MediaResponsePlan(
-                status: 206,
-                headers: common + [("Content-Type", file.contentType), ("Content-Range", range.contentRange(of: file.size))],
+                status: 206, headers: headers(("Content-Type", file.contentType), ("Content-Range", range.contentRange(of: file.size))),
                 body: [.file(range)])
         case .multiple(let ranges):
             // RFC 9110 §14.6: each part carries its own Content-Type and Content-Range.
@@ -159,12 +167,11 @@ public struct MediaResponder: Sendable {
                 body.append(.file(range))
             }
             body.append(.text("\r\n--\(boundary)--\r\n"))
-            return MediaResponsePlan(
-                status: 206, headers: common + [("Content-Type", "multipart/byteranges; boundary=\(boundary)")], body: body)
+            return MediaResponsePlan(status: 206, headers: headers(("Content-Type", "multipart/byteranges; boundary=\(boundary)")), body: body)
         case .unsatisfiable:
             return MediaResponsePlan(
                 status: 416,
-                headers: common + [("Content-Range", "bytes */\(file.size)"), ("Content-Type", "text/plain; charset=utf-8")],
+                headers: headers(("Content-Range", "bytes */\(file.size)"), ("Content-Type", "text/plain; charset=utf-8")),
                 body: [.text("The requested range starts past the end of this \(file.size)-byte file.\n")])
         }
     }
