@@ -125,6 +125,8 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Bytes read and not yet parsed: the rest of a request head, or pipelined requests.
     private var buffered: ByteBuffer?
     private var responding = false
+    /// `answerNext` is running (further down this stack).
+    private var answering = false
     private var readPending = false
     private var closing = false
     private var lastActivity = NIODeadline.now()
@@ -196,7 +198,12 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     /// Answers the requests buffered, one at a time; when none is whole, asks for more bytes if a read was held.
+    /// A response often completes while it is being written, and its completion calls back here: that call returns
+    /// at once and this loop goes on, so thousands of pipelined requests are answered one after another, never
+    /// one inside another (which would overflow the event loop's stack).
     private func answerNext(_ context: ChannelHandlerContext) {
+        guard !answering else { return }
+        answering = true
         parsing: while !responding, !closing, var bytes = buffered {
             let outcome = bytes.withUnsafeReadableBytes { MediaRequestParser.parse($0) }
             switch outcome {
@@ -213,6 +220,7 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 refuse(context, status: status, reason: reason)
             }
         }
+        answering = false
         if !responding, readPending, !closing {
             readPending = false
             context.read()

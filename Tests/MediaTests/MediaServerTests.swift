@@ -131,6 +131,15 @@ struct MediaConnectionTests {
         #expect(oldText.contains("Connection: keep-alive\r\n") && oldText.contains("Content-Range: bytes 1-1/50000"))
         #expect(old.closed)  // the second had no keep-alive
 
+        // thousands of tiny requests in one write are answered one after another (not one inside another: a
+        // chain of nested answers that deep would overflow the event loop's stack)
+        let count = 4_000  // about 90 KB: the client sends it all before reading, so it stays under the socket buffers
+        let many = try await RawClient.exchange(
+            port: f.port,
+            send: String(repeating: "GET /healthz HTTP/1.1\n\n", count: count) + "GET /healthz HTTP/1.1\nConnection: close\n\n")
+        let answers = String(decoding: many.bytes, as: UTF8.self).components(separatedBy: "HTTP/1.1 200 OK").count - 1
+        #expect(answers == count + 1 && many.closed)
+
         // bytes that are no HTTP request: 400 and the connection ends; the listener goes on serving
         let garbage = try await RawClient.exchange(port: f.port, send: "\u{1}\u{2}NOT HTTP AT ALL\r\n\r\n")
         #expect(String(decoding: garbage.bytes, as: UTF8.self).hasPrefix("HTTP/1.1 400 Bad Request\r\n") && garbage.closed)
