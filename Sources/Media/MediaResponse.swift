@@ -26,38 +26,6 @@ public struct Validators: Sendable, Equatable {
     }
 }
 
-/// The request headers that decide a media response (RFC 9110 §13 conditionals, §14 ranges).
-public struct MediaRequest: Sendable {
-    public var isHead: Bool
-    public var range: String?
-    public var ifRange: String?
-    public var ifMatch: String?
-    public var ifNoneMatch: String?
-    public var ifModifiedSince: String?
-    public var ifUnmodifiedSince: String?
-
-    public init(
-        isHead: Bool = false, range: String? = nil, ifRange: String? = nil, ifMatch: String? = nil,
-        ifNoneMatch: String? = nil, ifModifiedSince: String? = nil, ifUnmodifiedSince: String? = nil
-    ) {
-        self.isHead = isHead
-        self.range = range
-        self.ifRange = ifRange
-        self.ifMatch = ifMatch
-        self.ifNoneMatch = ifNoneMatch
-        self.ifModifiedSince = ifModifiedSince
-        self.ifUnmodifiedSince = ifUnmodifiedSince
-    }
-
-    /// Builds one from a header lookup (first value of a case-insensitive name).
-    public init(isHead: Bool, header: (String) -> String?) {
-        self.init(
-            isHead: isHead, range: header("Range"), ifRange: header("If-Range"), ifMatch: header("If-Match"),
-            ifNoneMatch: header("If-None-Match"), ifModifiedSince: header("If-Modified-Since"),
-            ifUnmodifiedSince: header("If-Unmodified-Since"))
-    }
-}
-
 /// A piece of a response body: literal bytes (multipart framing) or a slice of the file.
 public enum BodySegment: Equatable, Sendable {
     case text(String)

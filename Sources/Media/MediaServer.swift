@@ -274,10 +274,7 @@ final class MediaHTTPHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
         let isHead = head.isHead
         let plan = configuration.responder.plan(
-            MediaRequest(
-                isHead: isHead, range: head.range, ifRange: head.ifRange, ifMatch: head.ifMatch, ifNoneMatch: head.ifNoneMatch,
-                ifModifiedSince: head.ifModifiedSince, ifUnmodifiedSince: head.ifUnmodifiedSince),
-            for: file.representation, validators: file.validators)
+            head.media, for: file.representation, validators: file.validators)
         configuration.onPlayback?(
             PlaybackEvent(
                 grant: grant,

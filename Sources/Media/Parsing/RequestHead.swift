@@ -14,12 +14,8 @@ public struct MediaRequestHead: Sendable, Equatable {
     public var minorVersion: Int
     /// HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with `Connection: keep-alive`.
     public var keepAlive: Bool
-    public var range: String?
-    public var ifRange: String?
-    public var ifMatch: String?
-    public var ifNoneMatch: String?
-    public var ifModifiedSince: String?
-    public var ifUnmodifiedSince: String?
+    /// The range and conditional fields, as the responder plans from them.
+    public var media: MediaRequest
     public var userAgent: String?
     /// Every `X-Forwarded-For` field, joined with commas in order.
     public var forwardedFor: String?
@@ -31,6 +27,39 @@ public struct MediaRequestHead: Sendable, Equatable {
         self.target = target
         self.minorVersion = minorVersion
         keepAlive = minorVersion >= 1
+        media = MediaRequest(isHead: method == .head)
+    }
+}
+
+/// The request headers that decide a media response (RFC 9110 §13 conditionals, §14 ranges).
+public struct MediaRequest: Sendable, Equatable {
+    public var isHead: Bool
+    public var range: String?
+    public var ifRange: String?
+    public var ifMatch: String?
+    public var ifNoneMatch: String?
+    public var ifModifiedSince: String?
+    public var ifUnmodifiedSince: String?
+
+    public init(
+        isHead: Bool = false, range: String? = nil, ifRange: String? = nil, ifMatch: String? = nil,
+        ifNoneMatch: String? = nil, ifModifiedSince: String? = nil, ifUnmodifiedSince: String? = nil
+    ) {
+        self.isHead = isHead
+        self.range = range
+        self.ifRange = ifRange
+        self.ifMatch = ifMatch
+        self.ifNoneMatch = ifNoneMatch
+        self.ifModifiedSince = ifModifiedSince
+        self.ifUnmodifiedSince = ifUnmodifiedSince
+    }
+
+    /// Builds one from a header lookup (first value of a case-insensitive name).
+    public init(isHead: Bool, header: (String) -> String?) {
+        self.init(
+            isHead: isHead, range: header("Range"), ifRange: header("If-Range"), ifMatch: header("If-Match"),
+            ifNoneMatch: header("If-None-Match"), ifModifiedSince: header("If-Modified-Since"),
+            ifUnmodifiedSince: header("If-Unmodified-Since"))
     }
 }
 
@@ -80,12 +109,12 @@ public enum MediaRequestParser {
             }
             let value = { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[field.value]), as: UTF8.self) }
             switch Self.known(bytes, field.name) {
-            case .range: if head.range == nil { head.range = value() }
-            case .ifRange: if head.ifRange == nil { head.ifRange = value() }
-            case .ifMatch: if head.ifMatch == nil { head.ifMatch = value() }
-            case .ifNoneMatch: if head.ifNoneMatch == nil { head.ifNoneMatch = value() }
-            case .ifModifiedSince: if head.ifModifiedSince == nil { head.ifModifiedSince = value() }
-            case .ifUnmodifiedSince: if head.ifUnmodifiedSince == nil { head.ifUnmodifiedSince = value() }
+            case .range: if head.media.range == nil { head.media.range = value() }
+            case .ifRange: if head.media.ifRange == nil { head.media.ifRange = value() }
+            case .ifMatch: if head.media.ifMatch == nil { head.media.ifMatch = value() }
+            case .ifNoneMatch: if head.media.ifNoneMatch == nil { head.media.ifNoneMatch = value() }
+            case .ifModifiedSince: if head.media.ifModifiedSince == nil { head.media.ifModifiedSince = value() }
+            case .ifUnmodifiedSince: if head.media.ifUnmodifiedSince == nil { head.media.ifUnmodifiedSince = value() }
             case .userAgent: if head.userAgent == nil { head.userAgent = value() }
             case .forwardedFor: head.forwardedFor = head.forwardedFor.map { $0 + "," + value() } ?? value()
             case .connection:
