@@ -26,10 +26,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
     ],
     targets: [
+        /// The Linux calls the media listener needs that Glibc does not export (epoll, eventfd, sendfile, accept4).
+        .target(name: "CMediaIO"),
         /// Media knows nothing of Vapor: range planning, signed URLs, the sendfile listener, ffmpeg runners, storage.
         .target(
             name: "Media",
             dependencies: [
+                "CMediaIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

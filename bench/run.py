@@ -149,7 +149,7 @@ def byte_serving(nginx, nginx_port, server, media_url, route_url, size, args):
     runs = {"nginx": [], "media": []}
     for _ in range(ROUNDS):
         runs["nginx"].append(measure("nginx (sendfile)", f"http://127.0.0.1:{nginx_port}/clip.mp4", nginx.pid, size, args.seconds, args.connections))
-        runs["media"].append(measure("videotube media listener (FileRegion)", media_url, server.pid, size, args.seconds, args.connections))
+        runs["media"].append(measure("videotube media listener (epoll + sendfile)", media_url, server.pid, size, args.seconds, args.connections))
     median = {name: sorted(rs, key=lambda r: r["mbps"])[len(rs) // 2] for name, rs in runs.items()}
     for name, rs in runs.items():
         median[name]["runs"] = [r["mbps"] for r in rs]
@@ -322,15 +322,16 @@ def main():
         "",
         "How the listener got here, from `perf record -g` and `strace -c` of the release build under this load: the response "
         "head used to leave in a segment of its own before the file (one more packet through loopback per request, ~6% of the "
-        "listener's CPU), so heads and files now go out under `TCP_CORK` as nginx's `tcp_nopush` does; the pipeline is one "
-        "handler with a request parser of its own (`MediaRequestParser`: the request line and the few fields it acts on, "
-        "no header table; it replaced NIO's general parser, ~3% of the listener's CPU, and cut the CPU of a 100-byte range "
-        "request from ~61 to ~49 µs) that writes its few kinds of head itself (no general response encoder, pipelining, "
-        "error or idle handlers per request); descriptors stay open for a second per event loop (`OpenFiles`), so a request "
-        "costs read, write, sendfile and the two cork calls where nginx also opens, stats and closes the file. What is left "
-        "above nginx is user-space work per request (NIO's event loop and write path, setting the cork through NIO, the "
-        "range plan and the watch log: ~18% of the listener's CPU against ~8% for nginx's), which weighs less as ranges "
-        "grow: players ask for several MiB at a time.",
+        "listener's CPU); the request parser is our own (`MediaRequestParser`: the request line and the few fields it acts "
+        "on, no header table; NIO's general parser was ~3% of the listener's CPU); descriptors stay open for a second per "
+        "thread (`OpenFiles`), where nginx opens, stats and closes the file for every request. Last, the listener left "
+        "SwiftNIO for an epoll loop of its own (`MediaLoop`, one thread per core): under NIO, user space was ~18% of its CPU "
+        "against ~8% for nginx (the event loop and write path with a promise per response, `TCP_CORK` set and cleared "
+        "through NIO's generic option path), and a request cost read, write, sendfile and two cork calls. Now a request "
+        "is recv, send of the head with `MSG_MORE` (the kernel holds it for the file's first segment, as `tcp_nopush` "
+        "does) and one sendfile, with one epoll_wait for about every nine requests; user space is ~12% of the listener's "
+        "CPU (the range plan ~2.6%, the watch log ~1.9%, parsing ~1.7%) and the rest is the kernel's sendfile path, the "
+        "same as nginx's.",
     ]
     lines += slow_lines
     lines += [

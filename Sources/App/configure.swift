@@ -237,7 +237,7 @@ func prepareStorage(_ app: Application) async throws {
 
 /// Starts the sendfile media listener in this process and remembers the port it got.
 @discardableResult
-public func startMediaListener(_ app: Application) async throws -> NIOCore.Channel {
+public func startMediaListener(_ app: Application) async throws -> MediaListener {
     let services = app.videotube
     let watchLog = services.watchLog
     let revisions = services.mediaRevisions
@@ -258,15 +258,15 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
         }, isCurrent: { revisions.isCurrent($0) })
     configuration.trustedProxies = services.config.trustedProxies
     let server = MediaServer(configuration: configuration, logger: app.logger)
-    let channel: NIOCore.Channel
+    let listener: MediaListener
     do {
-        channel = try await server.start(group: app.eventLoopGroup)
+        listener = try server.start()
     } catch {
         throw ConfigError(
             variable: "VIDEOTUBE_MEDIA_PORT",
             message: "cannot listen on \(services.config.host):\(services.config.mediaPort) (\(error)); choose a free port")
     }
-    let port = channel.localAddress?.port ?? services.config.mediaPort
+    let port = listener.port
     services.mediaPortBox.withLockedValue { $0 = port }
     let refresher = Task { [weak app] in
         // Other nodes' privacy changes and takedowns reach this listener within the interval.
@@ -276,9 +276,9 @@ public func startMediaListener(_ app: Application) async throws -> NIOCore.Chann
             try? await revisions.refresh(from: app.db)
         }
     }
-    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: true, background: refresher))
+    app.lifecycle.use(ListenerLifecycle(close: { await listener.close() }, flushWatchLog: true, background: refresher))
     app.logger.notice("Media listener on http://\(services.config.host):\(port)")
-    return channel
+    return listener
 }
 
 /// Starts the RTMP ingest listener (OBS: `rtmp://HOST/live` + the channel's key) and remembers nothing else:
@@ -319,7 +319,7 @@ public func startRTMPListener(_ app: Application) async throws -> NIOCore.Channe
             if cleared > 0 { app.logger.notice("Live: \(cleared) channel(s) whose publisher's node went silent are offline now") }
         }
     }
-    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false, background: sweeper))
+    app.lifecycle.use(ListenerLifecycle(close: { try? await channel.close() }, flushWatchLog: false, background: sweeper))
     app.logger.notice("RTMP ingest on rtmp://\(config.host):\(services.rtmpPort)/live")
     return channel
 }
@@ -340,7 +340,7 @@ public func startMetricsListener(_ app: Application) async throws {
             variable: "VIDEOTUBE_METRICS_ADDRESS",
             message: "cannot listen on \(address.host):\(address.port) (\(error)); choose a free port (each process on a machine needs its own) or set it to off")
     }
-    app.lifecycle.use(ListenerLifecycle(channel: channel, flushWatchLog: false))
+    app.lifecycle.use(ListenerLifecycle(close: { try? await channel.close() }, flushWatchLog: false))
     app.logger.notice("Metrics on http://\(address.host):\(channel.localAddress?.port ?? address.port)/metrics")
 }
 
@@ -368,7 +368,7 @@ struct JobRunnerLifecycle: LifecycleHandler {
 
 /// Closes a listener of this process at shutdown; the media listener's then flushes the watch log it fed.
 struct ListenerLifecycle: LifecycleHandler {
-    let channel: NIOCore.Channel
+    let close: @Sendable () async -> Void
     let flushWatchLog: Bool
     /// Work that lives as long as the listener (a refresh or heartbeat loop).
     var background: Task<Void, Never>?
@@ -376,7 +376,7 @@ struct ListenerLifecycle: LifecycleHandler {
         // Stopped and waited for before the databases close under it.
         background?.cancel()
         await background?.value
-        try? await channel.close()
+        await close()
         if flushWatchLog { await application.videotube.watchLog?.flush() }
     }
 }

@@ -1,4 +1,3 @@
-import NIOConcurrencyHelpers
 import NIOCore
 
 #if canImport(Glibc)
@@ -15,51 +14,49 @@ import NIOCore
 /// within the last second describes what the path names, or what it named a second ago: a file replaced or
 /// deleted is served from its old descriptor for at most `lifetime`, and the access check on the signed link,
 /// done on every request, is unaffected. A descriptor is closed once it is past its lifetime and no response
-/// is sending from it; a sweep every `lifetime` closes idle ones even when no request comes, so a deleted file's
-/// space is given back.
+/// is sending from it; the sweep closes idle ones even when no request comes, so a deleted file's space is given back.
 ///
-/// One instance per event loop, touched only on that loop (no lock on the request path).
-final class OpenFiles: @unchecked Sendable {
+/// One instance per listener thread, touched only on that thread (no lock on the request path); the thread calls
+/// `sweep` about every second.
+final class OpenFiles {
     final class File {
-        let handle: NIOFileHandle
+        let descriptor: CInt
         let representation: Representation
         let validators: Validators
         let openedAt: NIODeadline
         fileprivate var users = 0
         fileprivate var retired = false
+        private(set) var isOpen = true
 
-        init(handle: NIOFileHandle, representation: Representation, openedAt: NIODeadline) {
-            self.handle = handle
+        init(descriptor: CInt, representation: Representation, openedAt: NIODeadline) {
+            self.descriptor = descriptor
             self.representation = representation
             self.validators = Validators(representation)
             self.openedAt = openedAt
         }
+
+        fileprivate func close() {
+            guard isOpen else { return }
+            isOpen = false
+            _ = systemClose(descriptor)
+        }
     }
 
-    enum Refusal: Error { case notARegularFile }
+    enum Refusal: Error { case cannotOpen, notARegularFile }
 
     static let lifetime = TimeAmount.seconds(1)
     static let capacity = 128
 
-    private let eventLoop: EventLoop
     private var files: [String: File] = [:]
-    private var sweep: Scheduled<Void>?
 
-    init(eventLoop: EventLoop) {
-        self.eventLoop = eventLoop
-    }
+    init() {}
 
     /// How many descriptors are open now (cached or still sending).
-    var openCount: Int {
-        eventLoop.assertInEventLoop()
-        return files.count
-    }
+    var openCount: Int { files.count }
 
     /// The open file at `path` with its size and validators from `fstat` of the same descriptor; pair with
     /// `release` when the response is sent. Throws when it cannot be opened or is not a regular file.
-    func acquire(_ path: String, contentType: String, now: NIODeadline? = nil) throws -> File {
-        eventLoop.assertInEventLoop()
-        let now = now ?? eventLoop.now
+    func acquire(_ path: String, contentType: String, now: NIODeadline = .now()) throws -> File {
         if let file = files[path] {
             if now - file.openedAt < Self.lifetime {
                 file.users += 1
@@ -70,58 +67,50 @@ final class OpenFiles: @unchecked Sendable {
         if files.count >= Self.capacity {
             for (path, file) in files { retire(path, file) }
         }
-        let handle = try NIOFileHandle(_deprecatedPath: path)
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
+        guard descriptor >= 0 else { throw Refusal.cannotOpen }
         var st = stat()
-        let ok = (try? handle.withUnsafeFileDescriptor { fstat($0, &st) }) == 0
-        guard ok, (st.st_mode & S_IFMT) == S_IFREG else {
-            try? handle.close()
+        guard fstat(descriptor, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else {
+            _ = systemClose(descriptor)
             throw Refusal.notARegularFile
         }
         let file = File(
-            handle: handle,
+            descriptor: descriptor,
             representation: Representation(size: Int64(st.st_size), lastModified: Int64(st.st_mtim.tv_sec), contentType: contentType),
             openedAt: now)
         file.users = 1
         files[path] = file
-        scheduleSweep()
         return file
     }
 
     func release(_ file: File) {
-        eventLoop.assertInEventLoop()
         file.users -= 1
-        if file.retired, file.users == 0 { try? file.handle.close() }
+        if file.retired, file.users == 0 { file.close() }
+    }
+
+    /// Closes the descriptors past their lifetime that no response is sending from (the others at their release).
+    func sweep(now: NIODeadline = .now()) {
+        for (path, file) in files where now - file.openedAt >= Self.lifetime { retire(path, file) }
+    }
+
+    /// Takes every file out of the table (the listener is stopping; responses in progress end with it).
+    func closeAll() {
+        for (_, file) in files { file.close() }
+        files.removeAll()
     }
 
     /// Takes `file` out of the table; its descriptor closes now, or when its last response is sent.
     private func retire(_ path: String, _ file: File) {
         files[path] = nil
         file.retired = true
-        if file.users == 0 { try? file.handle.close() }
-    }
-
-    private func scheduleSweep() {
-        guard sweep == nil else { return }
-        sweep = eventLoop.assumeIsolated().scheduleTask(in: Self.lifetime) { [self] in
-            sweep = nil
-            let now = eventLoop.now
-            for (path, file) in files where now - file.openedAt >= Self.lifetime { retire(path, file) }
-            if !files.isEmpty { scheduleSweep() }
-        }
+        if file.users == 0 { file.close() }
     }
 }
 
-/// One `OpenFiles` per event loop, handed to each connection as it starts.
-final class OpenFilesByLoop: Sendable {
-    private let tables = NIOLockedValueBox<[ObjectIdentifier: OpenFiles]>([:])
-
-    func table(for eventLoop: EventLoop) -> OpenFiles {
-        tables.withLockedValue { tables in
-            let id = ObjectIdentifier(eventLoop)
-            if let table = tables[id] { return table }
-            let table = OpenFiles(eventLoop: eventLoop)
-            tables[id] = table
-            return table
-        }
-    }
+private func systemClose(_ descriptor: CInt) -> CInt {
+    #if canImport(Glibc)
+        Glibc.close(descriptor)
+    #else
+        Darwin.close(descriptor)
+    #endif
 }

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOEmbedded
 import NIOPosix
 import Testing
 
@@ -32,8 +31,8 @@ struct MediaServerTests {
                 host: "127.0.0.1", port: 0, signer: signer, storage: storage,
                 responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: 65536)),
                 onPlayback: { events.add($0) }))
-        let channel = try await server.start(group: MultiThreadedEventLoopGroup.singleton)
-        let port = channel.localAddress!.port!
+        let listener = try server.start()
+        let port = listener.port
         let base = "http://127.0.0.1:\(port)"
         let good = base + signer.path(for: MediaGrant(key: key, expires: Int64(Date().timeIntervalSince1970) + 60, videoID: 42))
 
@@ -64,7 +63,7 @@ struct MediaServerTests {
 
         // each served request reached the watch-log callback with its video
         #expect(events.count >= 3 && events.videoIDs.allSatisfy { $0 == 42 })
-        try await channel.close()
+        await listener.close()
     }
 }
 
@@ -74,7 +73,7 @@ struct MediaServerTests {
 struct MediaConnectionTests {
     struct Fixture {
         var root: String
-        var channel: Channel
+        var listener: MediaListener
         var port: Int
         var target: String
         var bytes: [UInt8]
@@ -89,13 +88,13 @@ struct MediaConnectionTests {
             let configuration = MediaServer.Configuration(
                 host: "127.0.0.1", port: 0, signer: signer, storage: storage,
                 responder: MediaResponder(planner: RangePlanner(maxOpenEndedBytes: Int64(size))), idleTimeout: idleTimeout)
-            channel = try await MediaServer(configuration: configuration).start(group: MultiThreadedEventLoopGroup.singleton)
-            port = channel.localAddress!.port!
+            listener = try MediaServer(configuration: configuration).start()
+            port = listener.port
             target = signer.path(for: MediaGrant(key: key, expires: Int64(Date().timeIntervalSince1970) + 600, videoID: 7))
         }
 
         func close() async throws {
-            try await channel.close()
+            await listener.close()
             try? FileManager.default.removeItem(atPath: root)
         }
     }
@@ -148,6 +147,45 @@ struct MediaConnectionTests {
         #expect(String(decoding: after.bytes, as: UTF8.self).contains("Content-Range: bytes 5-6/50000"))
     }
 
+    @Test("Clients at once are all answered across the threads; a half-closed client gets its whole answer; closing the listener ends open connections")
+    func concurrencyHalfCloseAndStop() async throws {
+        let f = try await Fixture(size: 3 << 20)
+        // 24 clients at once (accepted on one thread, handed round-robin to the others), each with its own range
+        let answers = try await withThrowingTaskGroup(of: (Int, RawClient.Result).self) { group in
+            for i in 0..<24 {
+                group.addTask {
+                    let start = i * 100_000
+                    return (
+                        i,
+                        try await RawClient.exchange(
+                            port: f.port, send: "GET \(f.target) HTTP/1.1\r\nRange: bytes=\(start)-\(start + 99_999)\r\nConnection: close\r\n\r\n")
+                    )
+                }
+            }
+            return try await group.reduce(into: [:]) { $0[$1.0] = $1.1 }
+        }
+        for (i, answer) in answers {
+            let body = Array(answer.bytes.suffix(100_000))
+            let same = body == Array(f.bytes[(i * 100_000)..<(i * 100_000 + 100_000)])
+            #expect(answer.closed && same)
+        }
+
+        // a client that shuts its sending side after the request still receives the whole 3 MiB answer
+        let halfClosed = try await RawClient.exchange(port: f.port, send: "GET \(f.target) HTTP/1.1\r\n\r\n", halfClose: true)
+        let body = Array(halfClosed.bytes.suffix(f.bytes.count))
+        #expect(halfClosed.closed && body == f.bytes)
+
+        // a connection open when the listener closes is ended at once (not at the 60 s idle timeout)
+        async let open = RawClient.exchange(port: f.port, send: "", timeout: 20)
+        try await Task.sleep(nanoseconds: 300_000_000)
+        let stopped = Date()
+        try await f.close()
+        let ended = try await open
+        #expect(ended.closed && Date().timeIntervalSince(stopped) < 5)
+        // and nothing listens any more
+        await #expect(throws: (any Error).self) { try await RawClient.exchange(port: f.port, send: "", timeout: 1) }
+    }
+
     @Test("A silent connection is closed after the idle timeout; a slow reader of a long response is not; a stalled one is")
     func idleRule() async throws {
         // an 8 MiB file, idle timeout 1 s
@@ -179,8 +217,8 @@ struct MediaConnectionTests {
 
     @Test("Open files are shared for a second, then closed, even when nobody asks again")
     func openFilesLifetime() throws {
-        let loop = EmbeddedEventLoop()
-        let files = OpenFiles(eventLoop: loop)
+        let files = OpenFiles()
+        let t0 = NIODeadline.now()
         let root = NSTemporaryDirectory() + "open-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: root) }
@@ -188,24 +226,26 @@ struct MediaConnectionTests {
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 1, count: 100))
 
         // two requests within the lifetime share one descriptor
-        let first = try files.acquire(path, contentType: "video/mp4", now: loop.now)
-        let second = try files.acquire(path, contentType: "video/mp4", now: loop.now + .milliseconds(500))
+        let first = try files.acquire(path, contentType: "video/mp4", now: t0)
+        let second = try files.acquire(path, contentType: "video/mp4", now: t0 + .milliseconds(500))
         #expect(first === second && first.representation.size == 100 && files.openCount == 1)
         files.release(first)
 
         // the file is replaced: within the lifetime the old descriptor answers, after it the new file
         try FileManager.default.removeItem(atPath: path)
         FileManager.default.createFile(atPath: path, contents: Data(repeating: 2, count: 200))
-        let later = try files.acquire(path, contentType: "video/mp4", now: loop.now + .milliseconds(1500))
+        let later = try files.acquire(path, contentType: "video/mp4", now: t0 + .milliseconds(1500))
         #expect(later !== first && later.representation.size == 200)
-        #expect(first.handle.isOpen)  // still sending: closed at its release
+        #expect(first.isOpen)  // still sending: closed at its release
         files.release(second)
-        #expect(!first.handle.isOpen)
+        #expect(!first.isOpen)
         files.release(later)
 
         // nobody asks again: the sweep closes the idle descriptor after its lifetime
-        loop.advanceTime(by: .seconds(4))
-        #expect(!later.handle.isOpen && files.openCount == 0)
+        files.sweep(now: t0 + .milliseconds(2000))
+        #expect(later.isOpen)  // opened 0.5 s before
+        files.sweep(now: t0 + .milliseconds(2600))
+        #expect(!later.isOpen && files.openCount == 0)
 
         // a folder or a missing path is no media
         #expect(throws: (any Error).self) { try files.acquire(root, contentType: "video/mp4") }
@@ -224,13 +264,15 @@ enum RawClient {
 
     static func exchange(
         port: Int, send: String, timeout: Double = 10, receiveBuffer: Int32? = nil, readPause: Double = 0,
-        stall: (afterBytes: Int, seconds: Double)? = nil
+        stall: (afterBytes: Int, seconds: Double)? = nil, halfClose: Bool = false
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
                 continuation.resume(
                     with: Swift.Result {
-                        try run(port: port, send: send, timeout: timeout, receiveBuffer: receiveBuffer, readPause: readPause, stall: stall)
+                        try run(
+                            port: port, send: send, timeout: timeout, receiveBuffer: receiveBuffer, readPause: readPause, stall: stall,
+                            halfClose: halfClose)
                     })
             }
         }
@@ -239,7 +281,8 @@ enum RawClient {
     struct SocketError: Error { var what: String }
 
     private static func run(
-        port: Int, send: String, timeout: Double, receiveBuffer: Int32?, readPause: Double, stall: (afterBytes: Int, seconds: Double)?
+        port: Int, send: String, timeout: Double, receiveBuffer: Int32?, readPause: Double, stall: (afterBytes: Int, seconds: Double)?,
+        halfClose: Bool
     ) throws -> Result {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw SocketError(what: "socket") }
@@ -262,6 +305,7 @@ enum RawClient {
             guard n > 0 else { throw SocketError(what: "send") }
             sent += n
         }
+        if halfClose { shutdown(fd, Int32(SHUT_WR)) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 65536)
         var stalled = false
