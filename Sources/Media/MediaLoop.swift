@@ -47,6 +47,8 @@ final class MediaLoop: @unchecked Sendable {
         var parts: [Part] = []
         var next = 0
         var file: OpenFiles.File?
+        /// In `later`: it used its turns with work left.
+        var queued = false
         var lastActivity: NIODeadline
 
         init(fd: CInt, peer: String?, now: NIODeadline) {
@@ -66,6 +68,11 @@ final class MediaLoop: @unchecked Sendable {
     /// Largest request head buffered (the parser refuses heads over 16 KiB before this is reached).
     private static let inputLimit = 64 << 10
     private static let maxEvents: CInt = 256
+    /// System calls one connection may make before the others on its thread get theirs (a client that pipelines
+    /// without pause, or reads a long range as fast as it is sent, would otherwise keep the thread to itself).
+    private static let turns = 64
+    /// The most one sendfile call sends (nginx's `sendfile_max_chunk`).
+    private static let sendfileChunk: Int64 = 2 << 20
 
     private let epoll: CInt
     private let wake: CInt
@@ -80,6 +87,9 @@ final class MediaLoop: @unchecked Sendable {
     private var accepted = 0
     private var acceptPaused = false
     private var connections: [Connection?] = []
+    /// Connections with work left after their turns, driven again after the next events (epoll reports nothing new
+    /// for bytes already buffered).
+    private var later: [Connection] = []
     private let files = OpenFiles()
     private let allocator = ByteBufferAllocator()
     private var now = NIODeadline.now()
@@ -148,7 +158,7 @@ final class MediaLoop: @unchecked Sendable {
         var events = [epoll_event](repeating: epoll_event(), count: Int(Self.maxEvents))
         var nextSweep = NIODeadline.now() + tick
         serving: while true {
-            let wait = max(0, (nextSweep - now).nanoseconds / 1_000_000)
+            let wait = later.isEmpty ? max(0, (nextSweep - now).nanoseconds / 1_000_000) : 0
             let count = events.withUnsafeMutableBufferPointer { epoll_wait(epoll, $0.baseAddress, Self.maxEvents, CInt(wait)) }
             now = .now()
             if count < 0, errno != EINTR {
@@ -176,12 +186,22 @@ final class MediaLoop: @unchecked Sendable {
                     handle(connection, mask)
                 }
             }
+            if !later.isEmpty {
+                let waiting = later
+                later.removeAll(keepingCapacity: true)
+                for connection in waiting {
+                    connection.queued = false
+                    if Int(connection.fd) < connections.count, connections[Int(connection.fd)] === connection { drive(connection) }
+                }
+            }
             if now >= nextSweep {
                 sweep()
                 nextSweep = now + tick
             }
         }
-        for case let connection? in connections { close(connection) }
+        for slot in connections.indices {
+            if let connection = connections[slot] { close(connection) }
+        }
         files.closeAll()
         _ = Glibc.close(epoll)
         _ = Glibc.close(wake)
@@ -197,8 +217,10 @@ final class MediaLoop: @unchecked Sendable {
     /// lifetime, and listens again after running out of descriptors.
     private func sweep() {
         let timeout = TimeAmount.seconds(configuration.idleTimeout)
-        for case let connection? in connections where !connection.responding && now - connection.lastActivity >= timeout {
-            close(connection)
+        for slot in connections.indices {
+            if let connection = connections[slot], !connection.responding, now - connection.lastActivity >= timeout {
+                close(connection)
+            }
         }
         files.sweep(now: now)
         if acceptPaused, watchListener() { acceptPaused = false }
@@ -282,9 +304,19 @@ final class MediaLoop: @unchecked Sendable {
     }
 
     /// Sends what can be sent, answers the requests buffered, reads when there is no whole one, until the socket
-    /// would block. Requests are answered in a loop, one after the other (never one inside another).
+    /// would block or the connection's turns are used. Requests are answered in a loop, one after the other (never
+    /// one inside another).
     private func drive(_ c: Connection) {
+        var turns = Self.turns
         while true {
+            if turns == 0 {
+                if !c.queued {
+                    c.queued = true
+                    later.append(c)
+                }
+                return
+            }
+            turns -= 1
             if c.responding {
                 guard c.writable else { return }
                 switch send(c) {
@@ -293,6 +325,8 @@ final class MediaLoop: @unchecked Sendable {
                     return
                 case .failed:
                     return close(c)
+                case .sent:
+                    continue
                 case .done:
                     if let file = c.file {
                         files.release(file)
@@ -356,9 +390,17 @@ final class MediaLoop: @unchecked Sendable {
         }
     }
 
-    private enum Progress { case done, blocked, failed }
+    private enum Progress {
+        /// The whole response is sent.
+        case done
+        /// Some of it, with more to send.
+        case sent
+        case blocked
+        case failed
+    }
 
-    /// Writes the response's parts in order: bytes with `MSG_MORE` while a part follows, file ranges by sendfile.
+    /// One system call of the response, its parts in order: bytes with `MSG_MORE` while a part follows, file ranges
+    /// by sendfile.
     private func send(_ c: Connection) -> Progress {
         while c.next < c.parts.count {
             switch c.parts[c.next] {
@@ -378,10 +420,11 @@ final class MediaLoop: @unchecked Sendable {
                 } else {
                     c.parts[c.next] = .bytes(buffer)
                 }
+                return c.next < c.parts.count ? .sent : .done
             case .file(let offset, let end):
                 guard let file = c.file else { return .failed }
                 var position = off_t(offset)
-                let count = sendfile(c.fd, file.descriptor, &position, Int(min(end - offset, 0x7fff_f000)))
+                let count = sendfile(c.fd, file.descriptor, &position, Int(min(end - offset, Self.sendfileChunk)))
                 if count < 0 {
                     switch errno {
                     case EINTR: continue
@@ -396,6 +439,7 @@ final class MediaLoop: @unchecked Sendable {
                 } else {
                     c.parts[c.next] = .file(offset: Int64(position), end: end)
                 }
+                return c.next < c.parts.count ? .sent : .done
             }
         }
         return .done

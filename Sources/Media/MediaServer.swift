@@ -1,3 +1,4 @@
+import CMediaIO
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
