@@ -246,14 +246,14 @@ public func startMediaListener(_ app: Application) async throws -> MediaListener
         host: services.config.host, port: services.config.mediaPort, signer: services.signer,
         storage: services.storage, responder: services.responder, idleTimeout: services.config.idleTimeoutSeconds,
         onPlayback: { [metrics = services.metrics] event in
-            metrics.mediaServed(status: event.status, bytes: event.bytes)
+            metrics.mediaServed(status: event.status, bytes: event.bytes, requests: event.requests)
             // Video files only: thumbnails carry their video's id too, but fetching one is no playback.
             guard let recorder = watchLog, event.grant.videoID > 0, event.grant.key.hasPrefix("videos/") else { return }
             let viewer = event.grant.userID.map { "user:\($0)" } ?? "addr:" + (event.remoteAddress ?? "") + "|" + (event.userAgent ?? "")
             let entry = WatchLogRecorder.Entry(
                 target: .video(event.grant.videoID), viewer: viewer, userID: event.grant.userID,
                 remoteAddress: event.remoteAddress, userAgent: event.userAgent, source: .media, status: event.status,
-                bytes: event.bytes)
+                bytes: event.bytes, requests: event.requests)
             recorder.record(entry)
         }, isCurrent: { revisions.isCurrent($0) })
     configuration.trustedProxies = services.config.trustedProxies

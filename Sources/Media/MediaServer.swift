@@ -18,8 +18,11 @@ public struct PlaybackEvent: Sendable {
     public var remoteAddress: String?
     public var userAgent: String?
     public var status: Int
-    /// Body bytes the response carries (0 for HEAD and 304).
+    /// Body bytes the responses carry (0 for HEAD and 304).
     public var bytes: Int64
+    /// Requests this event stands for: a connection's consecutive requests for one link with the same status and
+    /// client are reported together, at most a second late (a player asks for dozens of ranges of one file).
+    public var requests = 1
 }
 
 /// A small HTTP/1.1 server for stored media: GET and HEAD of signed `/m/KEY?…` URLs, answered with the same
@@ -42,7 +45,8 @@ public final class MediaServer: Sendable {
         /// A connection with no request and no response in progress for this many seconds is closed; one whose
         /// client acknowledges none of a response's bytes for this long is dropped by the kernel (`TCP_USER_TIMEOUT`).
         public var idleTimeout: Int64
-        /// Called on a listener thread after each GET/HEAD with a valid signature; must not block.
+        /// Called on a listener thread for the GET/HEAD requests with a valid signature (summed per connection, at
+        /// most a second after them: `PlaybackEvent.requests`); must not block.
         public var onPlayback: (@Sendable (PlaybackEvent) -> Void)?
         /// Whether a validly signed grant still holds (its video's access revision is current); must not block.
         public var isCurrent: (@Sendable (MediaGrant) -> Bool)?

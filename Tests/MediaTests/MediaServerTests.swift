@@ -61,8 +61,25 @@ struct MediaServerTests {
         let (_, traversal) = try await URLSession.shared.data(from: URL(string: base + "/m/../../etc/passwd")!)
         #expect((traversal as! HTTPURLResponse).statusCode == 403)
 
-        // each served request reached the watch-log callback with its video
-        #expect(events.count >= 3 && events.videoIDs.allSatisfy { $0 == 42 })
+        // each served request reached the watch-log callback with its video (a connection's requests for one link
+        // summed, reported at the latest by the next sweep, within a second)
+        let deadline = Date().addingTimeInterval(3)
+        while events.requests < 3, Date() < deadline { try await Task.sleep(nanoseconds: 50_000_000) }
+        #expect(events.requests >= 3 && events.videoIDs.allSatisfy { $0 == 42 })
+
+        // three ranges on one connection are one event of three requests and their bytes; the HEAD after them, with
+        // another status, is an event of its own
+        let before = events.count
+        let target = String(good.dropFirst(base.count))
+        let three = try await RawClient.exchange(
+            port: port,
+            send: (0..<3).map { "GET \(target) HTTP/1.1\r\nRange: bytes=\($0 * 10)-\($0 * 10 + 9)\r\n\r\n" }.joined()
+                + "HEAD \(target) HTTP/1.1\r\nConnection: close\r\n\r\n")
+        #expect(three.closed)
+        let settled = Date().addingTimeInterval(3)
+        while events.count < before + 2, Date() < settled { try await Task.sleep(nanoseconds: 50_000_000) }
+        let batch = events.all.suffix(from: before)
+        #expect(batch.map(\.requests) == [3, 1] && batch.map(\.status) == [206, 200] && batch.map(\.bytes) == [30, 0])
         await listener.close()
     }
 }
@@ -333,5 +350,7 @@ final class EventBox: @unchecked Sendable {
     private var events: [PlaybackEvent] = []
     func add(_ e: PlaybackEvent) { lock.withLock { events.append(e) } }
     var count: Int { lock.withLock { events.count } }
+    var all: [PlaybackEvent] { lock.withLock { events } }
     var videoIDs: [Int] { lock.withLock { events.map(\.grant.videoID) } }
+    var requests: Int { lock.withLock { events.reduce(0) { $0 + $1.requests } } }
 }

@@ -63,9 +63,9 @@ public final class ServerMetrics: Sendable {
         storageUp = registry.makeGauge(name: "videotube_storage_up", help: "1 when media storage answered the scrape's check")
     }
 
-    /// One media listener response (called on its event loop: two atomic adds).
-    public func mediaServed(status: Int, bytes: Int64) {
-        mediaResponses[status]?.increment()
+    /// Media listener responses (called on a listener thread, a connection's requests summed: two atomic adds).
+    public func mediaServed(status: Int, bytes: Int64, requests: Int = 1) {
+        mediaResponses[status]?.increment(by: Int64(requests))
         if bytes > 0 { mediaBytes.increment(by: bytes) }
     }
 

@@ -26,11 +26,13 @@ public final class WatchLogRecorder: Sendable {
         public var status: Int
         /// Body bytes sent.
         public var bytes: Int64
+        /// Requests this entry stands for (the media listener sums a connection's requests for one file).
+        public var requests: Int
         public var at: Date
 
         public init(
             target: Target, viewer: String, userID: Int?, remoteAddress: String?, userAgent: String?,
-            source: WatchSession.Source, status: Int, bytes: Int64, at: Date = Date()
+            source: WatchSession.Source, status: Int, bytes: Int64, requests: Int = 1, at: Date = Date()
         ) {
             self.target = target
             self.viewer = viewer
@@ -40,6 +42,7 @@ public final class WatchLogRecorder: Sendable {
             self.source = source
             self.status = status
             self.bytes = bytes
+            self.requests = max(1, requests)
             self.at = at
         }
     }
@@ -113,7 +116,7 @@ public final class WatchLogRecorder: Sendable {
         let startDrain = state.withLockedValue { state -> Bool in
             if var session = state.open[key], entry.at.timeIntervalSince(session.lastSeen) <= Self.idleGap {
                 session.lastSeen = max(session.lastSeen, entry.at)
-                session.requests += 1
+                session.requests += entry.requests
                 session.bytes += max(0, entry.bytes)
                 session.dirty = true
                 state.open[key] = session
@@ -126,7 +129,7 @@ public final class WatchLogRecorder: Sendable {
                 return false
             }
             state.open[key] = Session(
-                key: UUID().uuidString, first: entry, lastSeen: entry.at, requests: 1, bytes: max(0, entry.bytes))
+                key: UUID().uuidString, first: entry, lastSeen: entry.at, requests: entry.requests, bytes: max(0, entry.bytes))
             guard !state.draining else { return false }
             state.draining = true
             return true

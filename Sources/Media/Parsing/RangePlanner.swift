@@ -35,11 +35,11 @@ public func parseRangeHeader(_ value: String, maxSpecs: Int = 100) -> [RangeSpec
     var bytes = Substring(value).utf8[...]
     func skipSpaces() { while let c = bytes.first, c == UInt8(ascii: " ") || c == UInt8(ascii: "\t") { bytes.removeFirst() } }
     skipSpaces()
-    // range-unit is a token compared case-insensitively (§14.1).
-    let unit = Array("bytes".utf8)
-    guard bytes.count > unit.count else { return nil }
-    for expected in unit {
-        guard let c = bytes.popFirst(), c | 0x20 == expected else { return nil }
+    // range-unit is a token compared case-insensitively (§14.1); spelled out, not an array made per call.
+    let unit: StaticString = "bytes"
+    guard bytes.count > unit.utf8CodeUnitCount else { return nil }
+    for i in 0..<unit.utf8CodeUnitCount {
+        guard let c = bytes.popFirst(), c | 0x20 == unit.utf8Start[i] else { return nil }
     }
     skipSpaces()
     guard bytes.popFirst() == UInt8(ascii: "=") else { return nil }
@@ -120,21 +120,9 @@ public struct RangePlanner: Sendable {
         guard let header, let specs = parseRangeHeader(header) else { return .full }
         // A zero-length representation has nothing to slice: serve it whole (the server may ignore Range).
         guard size > 0 else { return .full }
-        var ranges: [ByteRange] = []
-        for spec in specs {
-            switch spec {
-            case .fromStart(let first, let last):
-                guard first < size else { continue }  // unsatisfiable: dropped, others may still be served
-                var end = min(last ?? (size - 1), size - 1)
-                if last == nil, let cap = maxOpenEndedBytes, cap > 0 {
-                    end = min(end, first + cap - 1)
-                }
-                ranges.append(ByteRange(first, end))
-            case .suffix(let length):
-                guard length > 0 else { continue }
-                ranges.append(ByteRange(max(0, size - length), size - 1))
-            }
-        }
+        // One range, what players send: no array of ranges.
+        if specs.count == 1 { return resolve(specs[0], size: size).map { .single($0) } ?? .unsatisfiable }
+        let ranges = specs.compactMap { resolve($0, size: size) }
         guard !ranges.isEmpty else { return .unsatisfiable }
         if ranges.count == 1 { return .single(ranges[0]) }
         if ranges.count > maxRanges { return .full }
@@ -143,5 +131,22 @@ public struct RangePlanner: Sendable {
         for (a, b) in zip(sorted, sorted.dropFirst()) where b.start <= a.end { return .full }
         if ranges.reduce(0, { $0 + $1.count }) >= size { return .full }
         return .multiple(ranges)
+    }
+
+    /// The bytes `spec` names in a representation of `size` bytes, or nil when it names none (unsatisfiable:
+    /// dropped, other ranges may still be served).
+    private func resolve(_ spec: RangeSpec, size: Int64) -> ByteRange? {
+        switch spec {
+        case .fromStart(let first, let last):
+            guard first < size else { return nil }
+            var end = min(last ?? (size - 1), size - 1)
+            if last == nil, let cap = maxOpenEndedBytes, cap > 0 {
+                end = min(end, first + cap - 1)
+            }
+            return ByteRange(first, end)
+        case .suffix(let length):
+            guard length > 0 else { return nil }
+            return ByteRange(max(0, size - length), size - 1)
+        }
     }
 }
