@@ -327,11 +327,15 @@ def main():
         "thread (`OpenFiles`), where nginx opens, stats and closes the file for every request. Last, the listener left "
         "SwiftNIO for an epoll loop of its own (`MediaLoop`, one thread per core): under NIO, user space was ~18% of its CPU "
         "against ~8% for nginx (the event loop and write path with a promise per response, `TCP_CORK` set and cleared "
-        "through NIO's generic option path), and a request cost read, write, sendfile and two cork calls. Now a request "
-        "is recv, send of the head with `MSG_MORE` (the kernel holds it for the file's first segment, as `tcp_nopush` "
-        "does) and one sendfile, with one epoll_wait for about every nine requests; user space is ~12% of the listener's "
-        "CPU (the range plan ~2.6%, the watch log ~1.9%, parsing ~1.7%) and the rest is the kernel's sendfile path, the "
-        "same as nginx's.",
+        "through NIO's generic option path). Now a request is recv, the cork set, send of the head, one sendfile and the "
+        "cork taken off (each a plain system call), with one epoll_wait for about every nine requests. The cork matters: "
+        "with `MSG_MORE` on the head instead, acknowledgements arriving during the sendfile pushed partial segments out, "
+        "~23 segments per 1 MiB response against nginx's ~19 (`nstat`); with it, ~19 as nginx. Playback is reported per "
+        "connection (a player's ranges of one file summed into one watch-log call a second instead of one each). What "
+        "is left in user space is ~10–12% of the listener's CPU (the range plan ~3%, parsing ~2%, writing the head "
+        "~1%) against ~8% for nginx, which in turn spends ~3% opening and closing the file per request; the rest, "
+        "for both, is the kernel's sendfile path. At this point one run's ratio moves by more than what separates the "
+        "two servers (per-pair ratios of CPU per request ranged 0.96–1.15 in one manual series).",
     ]
     lines += slow_lines
     lines += [
