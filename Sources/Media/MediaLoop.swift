@@ -214,6 +214,7 @@ final class MediaLoop: @unchecked Sendable {
             return inbox.waiters
         }
         for waiter in waiters { waiter.resume() }
+        siblings = []  // the loops hold each other only while they serve
     }
 
     /// Closes connections silent for the idle timeout (none with a response in progress), descriptors past their
@@ -407,14 +408,13 @@ final class MediaLoop: @unchecked Sendable {
         case failed
     }
 
-    /// One system call of the response, its parts in order: bytes with `MSG_MORE` while a part follows, file ranges
-    /// by sendfile.
+    /// One system call of the response, its parts in order: bytes by send, file ranges by sendfile (a response with
+    /// a file is under the cork, so its pieces leave in full segments).
     private func send(_ c: Connection) -> Progress {
         while c.next < c.parts.count {
             switch c.parts[c.next] {
             case .bytes(var buffer):
-                let flags = MSG_NOSIGNAL | (c.next + 1 < c.parts.count ? MSG_MORE : 0)
-                let count = buffer.withUnsafeReadableBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, CInt(flags)) }
+                let count = buffer.withUnsafeReadableBytes { Glibc.send(c.fd, $0.baseAddress, $0.count, CInt(MSG_NOSIGNAL)) }
                 if count < 0 {
                     switch errno {
                     case EINTR: continue
